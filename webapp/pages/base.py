@@ -1,0 +1,90 @@
+"""The contract between the flow views and the per-route page adapters.
+
+Only adapters know both sides of a page: the HTML form's field names and Connect's JSON shape.
+The flow blueprint (``webapp/flow.py``) knows neither; it asks the adapter for the route it is on:
+
+* :meth:`PageAdapter.context` turns the page object (plus typed values and errors after a failed
+  step) into template variables;
+* :meth:`PageAdapter.parse` turns a posted form into what to send upstream (``Submit``), or into
+  a re-render without calling upstream (``Rerender``: a check we can make ourselves failed, or a
+  purely local edit such as adding a time-of-day period);
+* :meth:`PageAdapter.field_for_error` says next to which field a Connect error code belongs.
+
+Every form posts ``route`` (the route it was rendered for), ``csrf_token`` and ``flow`` (the
+cookie-less session handle) as hidden fields; actions are ``<button name="action" value="...">``.
+Field names per route are listed in ``docs/page-forms.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from flask_babel import gettext as _
+
+# A Connect page object: {"connect_token", "route", "direction", "live_mode", "actions", "data"}.
+PageObject = dict[str, Any]
+
+# Errors shown on a page: field name -> message; FORM_ERROR for the page as a whole.
+FORM_ERROR = "_form"
+Errors = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Submit:
+    """Send this step to Connect: exactly one of ``data`` / ``action``, or neither (a bare
+    submit, which contract_term_capture uses for "skip")."""
+
+    data: dict[str, Any] | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class Rerender:
+    """Show the same page again without calling Connect, keeping what the customer typed."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: Errors = field(default_factory=dict)
+
+
+class PageAdapter:
+    """Base adapter: a page whose only inputs are the action buttons Connect offers."""
+
+    #: Connect route names this adapter renders (the zero name first, then anode aliases).
+    routes: ClassVar[tuple[str, ...]] = ()
+    #: Template path, ``pages/<zero route>.html``.
+    template: ClassVar[str] = ""
+    #: Short, customer-facing step title (already marked for translation by the subclass).
+    title: ClassVar[str] = ""
+
+    def context(
+        self,
+        page: PageObject,
+        values: Mapping[str, Any] | None = None,
+        errors: Errors | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Template variables. ``values`` are typed values to show again (after an error or a
+        local edit); without them the adapter fills the form from ``page["data"]``. ``query`` is
+        the GET query string (no-JS list filtering, ``?q=``)."""
+        return {
+            "page": page,
+            "route": page.get("route", ""),
+            "data": page.get("data") or {},
+            "actions": list(page.get("actions") or []),
+            "values": dict(values or {}),
+            "errors": dict(errors or {}),
+        }
+
+    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+        """Turn a posted form into a step. The default handles action-only pages."""
+        action = (form.get("action") or "").strip()
+        offered = page.get("actions") or []
+        if action and action in offered:
+            return Submit(action=action)
+        return Rerender(errors={FORM_ERROR: _("Choose one of the options on this page.")})
+
+    def field_for_error(self, code: str) -> str:
+        """Which form field a Connect error code belongs to; FORM_ERROR if none."""
+        return FORM_ERROR
