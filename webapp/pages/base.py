@@ -68,14 +68,37 @@ class PageAdapter:
         """Template variables. ``values`` are typed values to show again (after an error or a
         local edit); without them the adapter fills the form from ``page["data"]``. ``query`` is
         the GET query string (no-JS list filtering, ``?q=``)."""
+        # Imported here: common and progress import flask_babel lazily, and base must stay
+        # importable on its own for the flow's type hints.
+        from webapp.pages.common import provider_of
+        from webapp.pages.progress import progress_for
+
+        data = page.get("data") if isinstance(page.get("data"), Mapping) else {}
+        route = str(page.get("route") or "")
         return {
             "page": page,
-            "route": page.get("route", ""),
-            "data": page.get("data") or {},
-            "actions": list(page.get("actions") or []),
+            "route": route,
+            "data": data,
+            "actions": [a for a in (page.get("actions") or []) if isinstance(a, str)],
             "values": dict(values or {}),
             "errors": dict(errors or {}),
+            "provider": provider_of(data),
+            "direction": str(page.get("direction") or "IMPORT"),
+            "live_mode": bool(page.get("live_mode")),
+            "title": str(self.title),
+            "progress": progress_for(route),
         }
+
+    def template_for(self, page: PageObject) -> str:
+        """The template for this page object. Only anode's single ``tariff_summary`` route needs
+        the page itself (FIXED and the others look different); everyone else has one."""
+        return self.template
+
+    def message_for_error(self, code: str, message: str | None = None) -> str:
+        """The text to show for a Connect error code (translated when we know the code)."""
+        from webapp.pages.common import message_for
+
+        return message_for(code, message)
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
         """Turn a posted form into a step. The default handles action-only pages."""

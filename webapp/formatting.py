@@ -1,0 +1,141 @@
+"""Numbers, prices, dates and times for the customer's locale (Babel), as Jinja filters.
+
+Templates never format by hand: ``{{ cost | rate(currency) }}`` shows 0.245 GBP as "24.5p/kWh"
+(webapp/money.py picks the familiar unit), and ``{{ start | time_of_day }}`` shows a rate's time
+in the offset Connect gave it (the location's), not the server's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from webapp.money import RateUnit, rate_unit, to_display
+
+# Symbols written straight after the number ("24.5p"); longer ones get a space ("24,5 öre").
+_TIGHT_SYMBOLS = {"p", "c", "¢"}
+# Shown for a missing value: an en dash, which screen readers skip rather than read as "minus".
+MISSING = "\u2013"
+
+
+def current_locale() -> Locale:
+    try:
+        return get_locale() or Locale("en")
+    except (RuntimeError, AttributeError):  # no request or no Babel: tests of pieces alone
+        return Locale("en")
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for ``<html lang>``: en, en-GB, de-DE."""
+    locale = current_locale()
+    return "-".join(part for part in (locale.language, locale.territory) if part)
+
+
+def format_number(value: Decimal | float | int | None, max_places: int = 2) -> str:
+    """A locale-formatted number with up to ``max_places`` decimals and no trailing zeros."""
+    if value is None:
+        return MISSING
+    pattern = "#,##0." + "#" * max_places if max_places else "#,##0"
+    return babel_numbers.format_decimal(
+        Decimal(str(value)), format=pattern, locale=current_locale(), decimal_quantization=True
+    )
+
+
+def format_display_rate(value: Decimal | None, unit: RateUnit, with_unit: bool = True) -> str:
+    """A price already in the familiar unit (24.5 for GBP) -> "24.5p/kWh"."""
+    if value is None:
+        return MISSING
+    number = format_number(value, 3 if unit.is_minor else 4)
+    if not with_unit:
+        return number
+    joiner = "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
+    return f"{number}{joiner}{unit.per_kwh}"
+
+
+def format_rate(major: Any, currency: str | None = None, with_unit: bool = True) -> str:
+    """A price per kWh from Connect (major units) -> the familiar unit: 0.245 GBP -> 24.5p/kWh."""
+    unit = rate_unit(currency)
+    return format_display_rate(to_display(major, unit), unit, with_unit)
+
+
+def format_money(amount: Any, currency: str | None = None) -> str:
+    if amount is None:
+        return MISSING
+    return babel_numbers.format_currency(
+        Decimal(str(amount)), (currency or "GBP").upper(), locale=current_locale()
+    )
+
+
+def format_percent(value: Any) -> str:
+    """18.5 (a percent number, as Connect sends it) -> "18.5%" in the customer's locale."""
+    if value is None:
+        return MISSING
+    return babel_numbers.format_percent(
+        Decimal(str(value)) / 100, format="#,##0.##%", locale=current_locale()
+    )
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """RFC 3339 from Connect ("2024-02-01T07:00:00+00:00", "…Z", with fractions) -> aware
+    datetime; ``None`` for anything else."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def format_date(value: Any, style: str = "long") -> str:
+    """A date (or RFC 3339 date-time, taken as its calendar date) -> "15 June 2026"."""
+    if isinstance(value, datetime):
+        value = value.date()
+    elif not isinstance(value, date):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return ""
+        value = parsed.date()
+    return babel_dates.format_date(value, format=style, locale=current_locale())
+
+
+def format_time_of_day(value: Any) -> str:
+    """A time in its own offset (the location's): 07:00 stays 07:00 wherever the server is."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if isinstance(value, datetime | time):
+        # No tzinfo argument: Babel then keeps the value's own offset instead of converting.
+        return babel_dates.format_time(value, format="short", locale=current_locale())
+    return ""
+
+
+def format_time_range(start: Any, end: Any) -> str:
+    """ "07:00 to 23:00" in the customer's locale and the rate's own offset."""
+    return _("%(start)s to %(end)s", start=format_time_of_day(start), end=format_time_of_day(end))
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals every template may use."""
+    app.jinja_env.filters.update(
+        rate=format_rate,
+        display_rate=format_display_rate,
+        money=format_money,
+        number=format_number,
+        percent=format_percent,
+        date=format_date,
+        time_of_day=format_time_of_day,
+    )
+    app.jinja_env.globals.update(
+        html_lang=html_lang,
+        rate_unit=rate_unit,
+        time_range=format_time_range,
+    )

@@ -1,0 +1,97 @@
+"""``contract_term_capture``: when the contract ends, that there is no end date, or that the
+customer does not know (then Connect gets no data at all, as the reference client sends)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.pages.common import message_for
+
+NO_END_DATE = "0001-01-01T00:00:00Z"
+_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def parse_date(typed: str) -> date | None:
+    """YYYY-MM-DD (what a date input sends) -> date; ``None`` for anything else."""
+    match = _DATE_RE.match(typed.strip())
+    if not match:
+        return None
+    try:
+        value = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return value if 2000 <= value.year <= 2100 else None
+
+
+def date_of(rfc3339: Any) -> date | None:
+    """Connect's RFC 3339 date-time (with or without fractions) -> the calendar date."""
+    if not isinstance(rfc3339, str) or not rfc3339:
+        return None
+    try:
+        return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+class ContractTermCapture(PageAdapter):
+    routes: ClassVar[tuple[str, ...]] = ("contract_term_capture",)
+    template: ClassVar[str] = "pages/contract_term_capture.html"
+    title: ClassVar[Any] = _l("When your contract ends")
+
+    def context(
+        self,
+        page: PageObject,
+        values: Mapping[str, Any] | None = None,
+        errors: Errors | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        ctx = super().context(page, values, errors, query)
+        if not values:
+            raw = ctx["data"].get("contract_end_date")
+            end = date_of(raw)
+            if isinstance(raw, str) and raw.startswith("0001-01-01"):
+                ctx["values"] = {"term": "none", "contract_end_date": ""}
+            elif end:
+                ctx["values"] = {"term": "date", "contract_end_date": end.isoformat()}
+            else:
+                ctx["values"] = {"term": "", "contract_end_date": ""}
+        return ctx
+
+    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+        if form.get("action"):
+            return super().parse(page, form)
+        typed = (form.get("contract_end_date") or "").strip()[:20]
+        term = (form.get("term") or "").strip()
+        if not term and typed:
+            term = "date"  # a date typed with no choice made still means "it ends then"
+        values = {"term": term, "contract_end_date": typed}
+        if term == "none":
+            return Submit(data={"contract_end_date": NO_END_DATE})
+        if term == "unknown":
+            return Submit()
+        if term != "date":
+            return Rerender(values=values, errors={"term": _("Choose when your contract ends.")})
+        if not typed:
+            return Rerender(
+                values=values, errors={"contract_end_date": _("Enter your contract's end date.")}
+            )
+        end = parse_date(typed)
+        if end is None:
+            return Rerender(
+                values=values,
+                errors={
+                    "contract_end_date": f"{message_for('date_format_invalid')} "
+                    + _("Use the format YYYY-MM-DD, for example 2026-06-30.")
+                },
+            )
+        return Submit(data={"contract_end_date": f"{end.isoformat()}T00:00:00Z"})
+
+    def field_for_error(self, code: str) -> str:
+        return "contract_end_date" if code == "date_format_invalid" else FORM_ERROR

@@ -1,0 +1,46 @@
+"""``rate_fixed_capture``: one price per kWh, typed in the familiar unit, sent in major units."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from flask_babel import lazy_gettext as _l
+
+from webapp.money import to_major
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.pages.rates import check_rate, display_text, unit_of
+
+
+class RateFixedCapture(PageAdapter):
+    routes: ClassVar[tuple[str, ...]] = ("rate_fixed_capture",)
+    template: ClassVar[str] = "pages/rate_fixed_capture.html"
+    title: ClassVar[Any] = _l("Your price per kWh")
+
+    def context(
+        self,
+        page: PageObject,
+        values: Mapping[str, Any] | None = None,
+        errors: Errors | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        ctx = super().context(page, values, errors, query)
+        unit = unit_of(ctx["data"])
+        ctx["unit"] = unit
+        if not values:
+            ctx["values"] = {"cost": display_text(ctx["data"].get("cost"), unit)}
+        return ctx
+
+    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+        if form.get("action"):
+            return super().parse(page, form)
+        typed = (form.get("cost") or "").strip()[:20]
+        value, problem = check_rate(typed)
+        if problem or value is None:
+            return Rerender(values={"cost": typed}, errors={"cost": problem or ""})
+        return Submit(data={"cost": to_major(value, unit_of(page.get("data") or {}))})
+
+    def field_for_error(self, code: str) -> str:
+        if code in {"cost_value_zero", "cost_value_negative"}:
+            return "cost"
+        return FORM_ERROR

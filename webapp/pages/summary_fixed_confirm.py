@@ -1,0 +1,26 @@
+"""``summary_fixed_confirm`` (a flat tariff) and anode's ``tariff_summary`` (any structure)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from webapp.pages.base import PageObject
+from webapp.pages.summary import SummaryAdapter, structure_of
+
+
+class SummaryFixedConfirm(SummaryAdapter):
+    routes: ClassVar[tuple[str, ...]] = ("summary_fixed_confirm",)
+    template: ClassVar[str] = "pages/summary_fixed_confirm.html"
+    layout: ClassVar[str] = "fixed"
+
+
+class TariffSummary(SummaryAdapter):
+    """Anode's one summary route: the zero template that fits the tariff's structure."""
+
+    routes: ClassVar[tuple[str, ...]] = ("tariff_summary", "tariffs_summary")
+    template: ClassVar[str] = "pages/summary_tou_confirm.html"
+
+    def template_for(self, page: PageObject) -> str:
+        if structure_of(page.get("data") or {}) in {"FIXED", "STATIC"}:
+            return "pages/summary_fixed_confirm.html"
+        return self.template
