@@ -1,0 +1,231 @@
+"""Browser fixtures: one headless Debian Chromium per session, the app, the partner sites.
+
+Servers start once per session (the app on ``localhost``, the allowed partner on ``127.0.0.2``,
+a partner that is *not* allowed on ``127.0.0.3``); each test gets fresh browser contexts, so no
+cookie or storage leaks between tests. Chromium runs with the network-quiet flags of the brief.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.conftest import RedisServer, SandboxServer, stop
+from tests.e2e.audit import ARTIFACTS, PHONE, Auditor
+from tests.e2e.servers import AppServer, PartnerSite, start_app, start_partner_site
+from tests.e2e.upstream import external_start_url
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+    """Keep each phase's report on the item, so fixtures can save evidence when a test fails."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def partner() -> Iterator[PartnerSite]:
+    """The partner site the app is configured to allow (PARTNER_ORIGINS)."""
+    site = start_partner_site("127.0.0.2")
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
+def stranger() -> Iterator[PartnerSite]:
+    """A site that is not in PARTNER_ORIGINS: it must not be able to frame the app."""
+    site = start_partner_site("127.0.0.3")
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    redis_server: RedisServer, sandbox: SandboxServer, partner: PartnerSite
+) -> Iterator[AppServer]:
+    server = start_app(redis_server, sandbox, partner, ARTIFACTS / "logs", db=2)
+    yield server
+    stop(server.proc)
+
+
+@pytest.fixture
+def app_factory(
+    redis_server: RedisServer, partner: PartnerSite
+) -> Iterator[Callable[..., AppServer]]:
+    """Start another app (other settings or another sandbox); stopped after the test."""
+    started: list[AppServer] = []
+
+    def make(sandbox: SandboxServer, db: int = 3, **extra: str) -> AppServer:
+        server = start_app(redis_server, sandbox, partner, ARTIFACTS / "logs", db=db, extra=extra)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        stop(server.proc)
+
+
+def _watch(page: Page, errors: list[str]) -> None:
+    """Collect script errors and CSP refusals: a strict-CSP app must produce none."""
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error" and "favicon" not in msg.text
+            else None
+        ),
+    )
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+    """``open_page(width=375, height=812, javascript=True)``: a page in a fresh context.
+
+    Each page gets ``page.e2e_errors`` (script errors and CSP refusals seen so far). When the test
+    fails, a screenshot of every page it opened goes to ``test-artifacts/e2e/failures/``.
+    """
+    contexts: list[BrowserContext] = []
+    pages: list[Page] = []
+
+    def make(
+        width: int = PHONE["width"],
+        height: int = PHONE["height"],
+        javascript: bool = True,
+        **context_args: object,
+    ) -> Page:
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            java_script_enabled=javascript,
+            **context_args,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.e2e_errors = []  # type: ignore[attr-defined]
+        _watch(page, page.e2e_errors)  # type: ignore[attr-defined]
+        pages.append(page)
+        return page
+
+    yield make
+    _save_failure_evidence(request, pages)
+    for context in contexts:
+        context.close()
+
+
+def _save_failure_evidence(request: pytest.FixtureRequest, pages: list[Page]) -> None:
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.failed:
+        return
+    out = ARTIFACTS / "failures"
+    out.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    for i, page in enumerate(pages):
+        if page.is_closed():
+            continue
+        # Evidence is best effort: the test has already failed for its own reason.
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(out / f"{name}-{i}.png"), full_page=True)
+
+
+@pytest.fixture
+def auditor(request: pytest.FixtureRequest) -> Callable[[Page], Auditor]:
+    def make(page: Page) -> Auditor:
+        return Auditor(page=page, test_name=request.node.name)
+
+    return make
+
+
+@pytest.fixture
+def start_url(app_server: AppServer, sandbox: SandboxServer) -> Callable[..., str]:
+    """``start_url(**token_fields)``: the external entry URL for a new connect token."""
+
+    def make(**fields: object) -> str:
+        return external_start_url(sandbox, app_server.url, **fields)
+
+    return make
+
+
+@pytest.fixture
+def signed_start_url(app_server: AppServer) -> Callable[[str], str]:
+    """A partner-initiated start link, as the app's CLI prints it for an email."""
+
+    def make(reference: str) -> str:
+        out = app_server.cli("connect-link", reference)
+        match = re.search(r"(https?://\S+|/start/\S+)", out)
+        assert match, f"connect-link printed no link: {out!r}"
+        link = match.group(1)
+        if link.startswith("/"):
+            link = app_server.url + link
+        # The CLI uses PUBLIC_URL, which is the app's own origin in these tests.
+        return link
+
+    return make
+
+
+@pytest.fixture
+def cookie_blocking_context(
+    playwright_driver: Playwright, app_server: AppServer, partner: PartnerSite
+) -> Iterator[BrowserContext]:
+    """A Chromium profile in which the app can keep no cookie while framed by the partner.
+
+    ``--test-third-party-cookie-phaseout`` makes Chromium block third-party cookies as when a user
+    turns them off, but Chromium still lets CHIPS (``Partitioned``) cookies through, which Safari
+    does not. A content-settings exception in the profile blocks every cookie of the app's origin
+    while it is embedded in the partner's site (the same app origin keeps cookies as a top-level
+    site), which is what Safari's default does to the frame. Tests prove the effect by checking
+    the Cookie headers the framed app was sent.
+    """
+    profile = Path(tempfile.mkdtemp(prefix="e2e-chromium-"))
+    (profile / "Default").mkdir()
+    pattern = f"{app_server.url},{partner.origin}"
+    prefs = {
+        "profile": {
+            "cookie_controls_mode": 1,
+            "block_third_party_cookies": True,
+            "content_settings": {"exceptions": {"cookies": {pattern: {"setting": 2}}}},
+        }
+    }
+    (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+        headless=True,
+        viewport=PHONE,
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()

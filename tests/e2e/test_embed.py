@@ -1,0 +1,236 @@
+"""The flow embedded in a partner's iframe, cross-site, as partners will ship it.
+
+The partner test site (``127.0.0.2``) frames the app (``localhost``), listens for its postMessage
+events and sizes the iframe from them. A second site (``127.0.0.3``) is not in PARTNER_ORIGINS and
+must not be able to frame the app at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Frame, Page, Request, expect
+
+from tests.e2e.driver import Flow
+from tests.e2e.upstream import LONDON
+
+pytestmark = pytest.mark.browser
+
+
+def embed(page: Page, partner, start: str) -> Frame:
+    """Open the partner page framing ``start`` and return the app's frame once it shows a page."""
+    page.goto(partner.url(f"embed.html?src={quote(start, safe='')}"))
+    handle = page.locator("iframe#connect").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.locator("#page").wait_for(state="attached")
+    return frame
+
+
+def messages(page: Page) -> list[dict]:
+    return page.evaluate("() => window.__messages")
+
+
+def message_types(page: Page) -> list[str]:
+    return [str((m["data"] or {}).get("type", "")) for m in messages(page)]
+
+
+def wait_for_message(page: Page, pattern: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for m in messages(page):
+            if re.search(pattern, str((m["data"] or {}).get("type", ""))):
+                return m
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no {pattern!r} message; the partner got: {message_types(page)}")
+
+
+def no_inner_scrollbar(frame: Frame) -> bool:
+    return frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
+
+
+def complete_short_flow(flow: Flow) -> None:
+    """Provider -> library tariff -> (term) -> summary -> SAVE."""
+    flow.provider("Northwind Energy")
+    flow.tariff("Northwind Fixed 12M")
+    flow.scope.locator(
+        '#page input[name=route][value="contract_term_capture"], '
+        '#page input[name=route][value="summary_fixed_confirm"]'
+    ).first.wait_for(state="attached")
+    if flow.route() == "contract_term_capture":
+        flow.contract_term("unknown")
+    flow.expect_route("summary_fixed_confirm")
+    flow.save()
+
+
+def test_iframe_flow_with_third_party_cookies_blocked(
+    cookie_blocking_context, partner, app_server, start_url, auditor
+) -> None:
+    context = cookie_blocking_context
+    app_requests: list[Request] = []
+    context.on(
+        "request", lambda r: app_requests.append(r) if r.url.startswith(app_server.url) else None
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    frame = embed(page, partner, start_url(postal_address=LONDON))
+    flow = Flow(frame)
+    flow.expect_route("provider_select")
+    history_length = page.evaluate("() => history.length")
+
+    wait_for_message(page, r"ready")
+    audit = auditor(page)
+    audit.check("iframe-provider_select", scope=frame)
+
+    complete_short_flow(flow)
+    completed = wait_for_message(page, r"complete")
+
+    # The browser really kept no cookie for the framed app, so the flow handle carried the
+    # session: every request the app received arrived without a Cookie header.
+    assert context.cookies(app_server.url) == [], context.cookies(app_server.url)
+    with_cookie = [r.url for r in app_requests if r.all_headers().get("cookie")]
+    assert with_cookie == [], f"the framed app was sent cookies: {with_cookie}"
+    posts = [r for r in app_requests if r.method == "POST"]
+    assert len(posts) >= 3, [r.url for r in app_requests]
+    # The connect token only ever travels in the launch URL, never again in a URL.
+    later = [r.url for r in app_requests[1:] if "cot_" in r.url]
+    assert later == [], f"connect token in later URLs: {later}"
+
+    # postMessage: from the app's origin only, no secrets, the documented sequence.
+    received = messages(page)
+    assert {m["origin"] for m in received} == {app_server.url}, received
+    assert "cot_" not in json.dumps(received), "a connect token was posted to the parent"
+    types = message_types(page)
+    assert any(re.search(r"page|route|step", t) for t in types), types
+    assert any(re.search(r"height|resize", t) for t in types), types
+    routes = [str(m["data"].get("route", "")) for m in received if m["data"].get("route")]
+    assert "provider_select" in routes and "summary_fixed_confirm" in routes, routes
+    assert completed["origin"] == app_server.url
+
+    # The steps never added entries to the partner page's history.
+    assert page.evaluate("() => history.length") == history_length
+    assert not errors, errors
+    audit.assert_clean()
+
+
+def test_iframe_resizes_to_its_content(open_page, partner, start_url) -> None:
+    page = open_page()
+    frame = embed(page, partner, start_url())
+    flow = Flow(frame)
+    flow.expect_route("postal_address_capture")
+    wait_for_message(page, r"height|resize")
+    page.wait_for_function("() => window.__heights.length > 0")
+    page.wait_for_timeout(300)
+    assert no_inner_scrollbar(frame), "the iframe shows an inner scrollbar on the address page"
+
+    # A taller page (errors added) must grow the iframe again.
+    before = page.evaluate("() => window.__heights.length")
+    flow.submit()
+    frame.locator("[aria-invalid=true]").first.wait_for()
+    page.wait_for_function(f"() => window.__heights.length > {before}")
+    page.wait_for_timeout(300)
+    assert no_inner_scrollbar(frame), "the iframe did not grow with the validation errors"
+
+
+def test_iframe_messages_name_each_page(open_page, partner, app_server, start_url) -> None:
+    page = open_page()
+    frame = embed(page, partner, start_url(postal_address=LONDON))
+    flow = Flow(frame)
+    flow.expect_route("provider_select")
+    flow.provider("Hearth & Home Electric")
+    flow.expect_route("tariff_structure_select")
+    page.wait_for_timeout(300)
+    routes = [str(m["data"].get("route", "")) for m in messages(page)]
+    assert routes[-2:] == ["provider_select", "tariff_structure_select"] or (
+        "tariff_structure_select" in routes
+    ), routes
+    assert frame.evaluate("() => document.body.dataset.parentOrigin") == partner.origin
+
+
+def test_non_allowed_origin_cannot_frame_the_app(open_page, stranger, app_server, start_url):
+    page = open_page()
+    start = start_url()
+    with page.expect_response(lambda r: r.url.startswith(app_server.url + "/connect")) as info:
+        page.goto(stranger.url(f"embed.html?src={quote(start, safe='')}"))
+    csp = info.value.all_headers().get("content-security-policy", "")
+    ancestors = re.search(r"frame-ancestors([^;]*)", csp)
+    assert ancestors, f"no frame-ancestors in {csp!r}"
+    assert stranger.origin not in ancestors.group(1)
+    page.wait_for_timeout(1000)
+    frame = page.locator("iframe#connect").element_handle().content_frame()
+    assert frame is not None
+    assert frame.locator("#page").count() == 0, "the app rendered inside a non-allowed site"
+    assert messages(page) == [], "the app talked to a non-allowed parent"
+
+
+def test_allowed_origin_is_in_frame_ancestors(open_page, partner, app_server, start_url):
+    page = open_page()
+    response = page.goto(start_url())
+    assert response is not None
+    page.locator("#page").wait_for(state="attached")
+    flow_response = page.request.get(app_server.url + "/connect/flow")
+    csp = flow_response.headers.get("content-security-policy", "")
+    assert partner.origin in re.search(r"frame-ancestors([^;]*)", csp).group(1), csp
+    assert "x-frame-options" not in {k.lower() for k in flow_response.headers}
+
+
+def test_direct_provider_login_from_the_iframe(open_page, partner, start_url) -> None:
+    """The provider's login cannot run inside the partner's iframe; the customer completes it in
+    a new window (or a user-activated top-level navigation) and lands back in the flow."""
+    page = open_page()
+    context = page.context
+    frame = embed(page, partner, start_url(postal_address=LONDON))
+    flow = Flow(frame)
+    flow.expect_route("provider_select")
+    pages_before = len(context.pages)
+    flow.provider("Voltaic Direct")
+    login = None
+    deadline = time.monotonic() + 15
+    while login is None and time.monotonic() < deadline:
+        if len(context.pages) > pages_before:
+            login = context.pages[-1]  # the app opened the login in a new window
+        elif not page.url.startswith(partner.origin):
+            login = page  # the app navigated the top-level window (user-activated)
+        else:
+            # The app shows a link or button that opens the login (a user activation).
+            opener = frame.locator("#page a[target=_blank], #page a[target=_top]")
+            if opener.count():
+                opener.first.click()
+                page.wait_for_timeout(500)
+                continue
+            page.wait_for_timeout(250)
+    assert login is not None, "the provider login never opened outside the iframe"
+    login.wait_for_load_state()
+    login.get_by_role("button", name=re.compile("approve", re.I)).first.click()
+
+    # Back in the flow: the new window lands on the summary, or closes itself and the iframe
+    # moves on to the summary.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        shown = [] if frame.is_detached() else [Flow(frame).route()]
+        if not login.is_closed():
+            shown.append(Flow(login).route())
+        if any(r.startswith("summary_") for r in shown):
+            break
+        page.wait_for_timeout(250)
+    else:
+        raise AssertionError(f"no summary after the provider login; shown: {shown}")
+
+
+def test_iframe_close_tells_the_partner(open_page, partner, start_url) -> None:
+    """A customer who closes or cancels inside the frame: the partner hears about it."""
+    page = open_page()
+    frame = embed(page, partner, start_url(postal_address=LONDON))
+    Flow(frame).expect_route("provider_select")
+    close = frame.get_by_role("button", name=re.compile(r"close|cancel", re.I)).or_(
+        frame.get_by_role("link", name=re.compile(r"close|cancel", re.I))
+    )
+    expect(close.first, "the framed flow offers a way out").to_be_visible()
+    close.first.click()
+    wait_for_message(page, r"close|cancel")
