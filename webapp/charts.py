@@ -115,8 +115,8 @@ def bar_chart(rows: list[RateRow], unit: RateUnit, chart_id: str, label: str) ->
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" focusable="false" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" preserveAspectRatio="none" '
-        f'width="100%" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-title">{escape(label)}</title>',
         f'<desc id="{chart_id}-desc">{escape(describe(rows, unit))}</desc>',
     ]

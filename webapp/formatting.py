@@ -123,6 +123,12 @@ def format_time_range(start: Any, end: Any) -> str:
     return _("%(start)s to %(end)s", start=format_time_of_day(start), end=format_time_of_day(end))
 
 
+def country_name(code: Any) -> str:
+    """ "GB" -> "United Kingdom" in the customer's language; an unknown code is shown as is."""
+    text = str(code or "").strip().upper()
+    return current_locale().territories.get(text, text)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals every template may use."""
     app.jinja_env.filters.update(
@@ -136,6 +142,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         html_lang=html_lang,
+        country_name=country_name,
         rate_unit=rate_unit,
         time_range=format_time_range,
     )

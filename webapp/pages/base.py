@@ -70,7 +70,7 @@ class PageAdapter:
         the GET query string (no-JS list filtering, ``?q=``)."""
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
-        from webapp.pages.common import provider_of
+        from webapp.pages.common import ACTION_HINTS, ACTION_LABELS, provider_of
         from webapp.pages.progress import progress_for
 
         data = page.get("data") if isinstance(page.get("data"), Mapping) else {}
@@ -87,6 +87,8 @@ class PageAdapter:
             "live_mode": bool(page.get("live_mode")),
             "title": str(self.title),
             "progress": progress_for(route),
+            "action_labels": {key: str(label) for key, label in ACTION_LABELS.items()},
+            "action_hints": {key: str(hint) for key, hint in ACTION_HINTS.items()},
         }
 
     def template_for(self, page: PageObject) -> str:

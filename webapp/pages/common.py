@@ -118,3 +118,32 @@ _ID_RE = re.compile(r"^[a-z]{3}_[A-Za-z0-9]{1,64}$")
 def looks_like_id(value: str) -> bool:
     """Connect ids are a three-letter prefix and an opaque suffix (``prv_…``, ``trt_…``)."""
     return bool(_ID_RE.match(value))
+
+
+# What each Connect action button says. Anode's BACK/CLOSE and WRONG_TARIFF are here too, so an
+# anode page renders every action it offers.
+ACTION_LABELS: dict[str, Any] = {
+    "ADDRESS_CHANGE": _l("Change address"),
+    "PROVIDER_MISSING": _l("My provider isn't listed"),
+    "TARIFF_MISSING": _l("My tariff isn't listed"),
+    "SAVE": _l("Confirm and save"),
+    "EDIT": _l("Change tariff"),
+    "DISCONNECT": _l("Disconnect tariff"),
+    "DISMISS_DIRECT": _l("Enter my tariff another way"),
+    "RECONNECT": _l("Reconnect"),
+    "WRONG_TARIFF": _l("Report a problem"),
+    "WRONG_TARIFF_REPORT": _l("Report a problem"),
+    "BACK": _l("Back"),
+    "CLOSE": _l("Close"),
+}
+
+# What each action does, for pages that explain their choices (pending, failed, summaries).
+ACTION_HINTS: dict[str, Any] = {
+    "SAVE": _l("Saves this tariff and finishes."),
+    "EDIT": _l("Starts again from choosing your provider."),
+    "DISCONNECT": _l("Removes this tariff; nothing will be saved for it."),
+    "DISMISS_DIRECT": _l(
+        "Stops waiting for your provider and lets you pick or type your tariff instead."
+    ),
+    "RECONNECT": _l("Choose your provider again and log in to it once more."),
+}
