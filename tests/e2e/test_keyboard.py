@@ -1,0 +1,140 @@
+"""A whole flow with the keyboard alone, checking what a screen-reader user is told on the way.
+
+Only ``page.keyboard`` moves focus and submits. After every htmx swap focus must be on the new
+page's ``<h1>``, the live region must announce the new page, and every page has one ``<h1>`` and
+a ``<title>`` that starts with the step name.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.driver import Flow, expect_done
+from tests.e2e.upstream import LONDON
+
+pytestmark = pytest.mark.browser
+
+MAX_TABS = 80
+
+_FOCUSED_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el) return {};
+  return {tag: el.tagName.toLowerCase(), name: el.getAttribute('name') || '',
+          value: el.getAttribute('value') || '', id: el.id || '',
+          text: (el.innerText || '').trim().replace(/\\s+/g, ' ')};
+}
+"""
+
+
+def focused(page: Page) -> dict:
+    return page.evaluate(_FOCUSED_JS)
+
+
+def tab_to(page: Page, matches, label: str) -> dict:
+    """Press Tab until the focused element satisfies ``matches``; fail if it is never reached."""
+    seen = []
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        info = focused(page)
+        if matches(info):
+            return info
+        seen.append(f"{info.get('tag')}[{info.get('name')}]{info.get('text', '')[:20]!r}")
+    raise AssertionError(f"Tab never reached {label}; focus went through: {seen[:40]}")
+
+
+def expect_new_page(page: Page, flow: Flow, route: str) -> None:
+    """After a step: the new page is shown, its heading has focus, and it is announced."""
+    flow.expect_route(route)
+    heading = page.locator("#page h1")
+    expect(heading).to_have_count(1)
+    expect(heading, f"focus on the heading of {route}").to_be_focused()
+    title = heading.inner_text().strip()
+    expect(page, f"<title> names the step on {route}").to_have_title(
+        re.compile("^" + re.escape(title))
+    )
+    expect(page.locator("#live"), f"{route} is announced").to_contain_text(title)
+    progress = page.locator("#page progress, #page [role=progressbar]")
+    if not route.startswith("summary_tariff_"):
+        expect(progress.first, f"{route} shows where the customer is").to_be_attached()
+
+
+def type_into(page: Page, name: str, text: str) -> None:
+    tab_to(page, lambda f: f.get("name") == name, f"the {name} field")
+    page.keyboard.type(text)
+
+
+def press_button(page: Page, label: str, name: str, value: str | None = None, text: str = ""):
+    def matches(f: dict) -> bool:
+        return (
+            f.get("tag") == "button"
+            and f.get("name") == name
+            and (value is None or f.get("value") == value)
+            and text.lower() in f.get("text", "").lower()
+        )
+
+    tab_to(page, matches, label)
+    page.keyboard.press("Enter")
+
+
+def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
+    page = open_page()
+    flow = Flow(page)
+    page.goto(start_url())
+    flow.expect_route("postal_address_capture")
+    expect(page.locator("h1")).to_have_count(1)
+
+    type_into(page, "address_line1", LONDON["address_line1"])
+    type_into(page, "city", LONDON["city"])
+    country = page.locator("#page select[name=country_code]")
+    tab_to(page, lambda f: f.get("name") == "country_code", "the country field")
+    if country.count():
+        label = country.locator("option[value=GB]").inner_text().strip()
+        page.keyboard.type(label)
+        expect(country).to_have_value("GB")
+    else:
+        page.keyboard.type("GB")
+    type_into(page, "post_code", LONDON["post_code"])
+    page.keyboard.press("Enter")  # implicit submission from a text field
+
+    expect_new_page(page, flow, "provider_select")
+    press_button(page, "Northwind Energy", "provider_id", text="Northwind Energy")
+    expect_new_page(page, flow, "tariff_select")
+    press_button(page, "Northwind Fixed 12M", "tariff_id", text="Northwind Fixed 12M")
+    page.locator(
+        '#page input[name=route][value="contract_term_capture"], '
+        '#page input[name=route][value="summary_fixed_confirm"]'
+    ).first.wait_for(state="attached")
+    if flow.route() == "contract_term_capture":
+        expect_new_page(page, flow, "contract_term_capture")
+        press_button(page, "skip the contract date", "term", value="unknown")
+    expect_new_page(page, flow, "summary_fixed_confirm")
+    press_button(page, "Save", "action", value="SAVE")
+    expect_done(page)
+    expect(page.locator("h1")).to_have_count(1)
+    assert not page.e2e_errors, page.e2e_errors
+
+
+def test_validation_errors_take_focus(open_page, start_url) -> None:
+    """After a failed step focus goes to the error summary, whose links lead to the fields."""
+    page = open_page()
+    flow = Flow(page)
+    page.goto(start_url())
+    flow.expect_route("postal_address_capture")
+    type_into(page, "address_line1", "1 Test Street")
+    page.keyboard.press("Enter")
+    summary = page.locator("#page [role=alert]").first
+    expect(summary).to_be_visible()
+    active = focused(page)
+    inside = page.evaluate(
+        "() => !!document.activeElement.closest('[role=alert], h1, [aria-invalid=true]')"
+    )
+    assert inside, f"focus after the error is on {active}, not on the error or the heading"
+    link = page.locator("#page [role=alert] a[href='#f-city']")
+    expect(link).to_be_visible()
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#f-city")).to_be_focused()

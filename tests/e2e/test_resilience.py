@@ -1,0 +1,104 @@
+"""In-flight and failure behaviour: a slow upstream, an upstream that is down, a lost network.
+
+A second sandbox with injected latency (or one the test stops) sits behind a second app, so the
+shared servers stay healthy for the other tests. Tokens live in the shared sandbox Redis, so a
+token created on the shared sandbox works on either.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.conftest import stop
+from tests.e2e.driver import Flow
+from tests.e2e.upstream import LONDON, external_start_url
+
+pytestmark = pytest.mark.browser
+
+_BUSY_JS = """
+(button) => {
+  const form = button.form;
+  return {
+    disabled: button.disabled || button.getAttribute('aria-disabled') === 'true',
+    busy: !!(button.getAttribute('aria-busy') === 'true' ||
+             (form && (form.getAttribute('aria-busy') === 'true' ||
+                       form.classList.contains('htmx-request'))) ||
+             document.querySelector('#page [aria-busy=true], #page .htmx-request')),
+    text: button.innerText.trim(),
+  };
+}
+"""
+
+
+def state(button: Locator) -> dict:
+    return button.evaluate(_BUSY_JS)
+
+
+def fill_address(flow: Flow) -> None:
+    flow.expect_route("postal_address_capture")
+    for name, value in LONDON.items():
+        flow.set_field(name, value)
+
+
+def test_slow_upstream_shows_progress_and_ignores_a_second_press(
+    open_page, sandbox, sandbox_factory, app_factory
+) -> None:
+    slow = sandbox_factory(SANDBOX_FAULT_LATENCY_MS="1500")
+    app = app_factory(slow)
+    page: Page = open_page()
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    flow = Flow(page)
+    page.goto(external_start_url(sandbox, app.url))
+    fill_address(flow)
+    button = flow.continue_button()
+    initial_text = button.inner_text().strip()
+    button.click()
+    page.wait_for_timeout(300)
+    during = state(button)
+    assert during["disabled"], f"the continue button can be pressed again while saving: {during}"
+    assert during["busy"] or during["text"] != initial_text, f"no progress shown: {during}"
+    button.click(force=True)  # a second tap on the disabled button
+    flow.field("post_code").press("Enter")  # and an impatient Enter
+    flow.expect_route("provider_select")
+    assert len(posts) == 1, f"{len(posts)} posts for one step: {posts}"
+
+
+def test_upstream_down_reenables_the_form_with_a_message(
+    open_page, sandbox, sandbox_factory, app_factory
+) -> None:
+    flaky = sandbox_factory()
+    app = app_factory(flaky)
+    page = open_page()
+    flow = Flow(page)
+    page.goto(external_start_url(sandbox, app.url))
+    fill_address(flow)
+    stop(flaky.proc)
+    button = flow.continue_button()
+    button.click()
+    message = page.locator("#page [role=alert], #live, #page .notice--error")
+    expect(message.filter(has_text=re.compile(r"\w{4,}")).first).to_be_visible(timeout=20_000)
+    text = " ".join(message.all_inner_texts())
+    assert "Traceback" not in text and "cot_" not in text, text
+    expect(flow.continue_button()).to_be_enabled()
+    expect(flow.field("city")).to_have_value(LONDON["city"])
+    assert not state(flow.continue_button())["disabled"]
+
+
+def test_lost_network_reenables_the_form_with_a_message(open_page, start_url) -> None:
+    page = open_page()
+    flow = Flow(page)
+    page.goto(start_url())
+    fill_address(flow)
+    page.context.set_offline(True)
+    flow.continue_button().click()
+    offline_text = page.locator("body").get_attribute("data-msg-offline") or "try again"
+    expect(page.locator("body")).to_contain_text(offline_text[:30], timeout=10_000)
+    expect(flow.continue_button()).to_be_enabled()
+    expect(flow.field("city")).to_have_value(LONDON["city"])
+    page.context.set_offline(False)
+    flow.continue_button().click()
+    flow.expect_route("provider_select")
