@@ -170,20 +170,21 @@ def auditor(request: pytest.FixtureRequest) -> Callable[[Page], Auditor]:
 
 @pytest.fixture
 def start_url(app_server: AppServer, sandbox: SandboxServer) -> Callable[..., str]:
-    """``start_url(**token_fields)``: the external entry URL for a new connect token."""
+    """``start_url(origin=None, **token_fields)``: the external entry URL for a new token."""
 
-    def make(**fields: object) -> str:
-        return external_start_url(sandbox, app_server.url, **fields)
+    def make(origin: str | None = None, **fields: object) -> str:
+        return external_start_url(sandbox, app_server.url, origin=origin, **fields)
 
     return make
 
 
 @pytest.fixture
-def signed_start_url(app_server: AppServer) -> Callable[[str], str]:
-    """A partner-initiated start link, as the app's CLI prints it for an email."""
+def signed_start_url(app_server: AppServer) -> Callable[..., str]:
+    """``signed_start_url(ref, *options)``: a partner-initiated start link, as the app's CLI
+    prints it for an email (options: ``--origin``, ``--return-url``, ``--location-id``)."""
 
-    def make(reference: str) -> str:
-        out = app_server.cli("connect-link", reference)
+    def make(reference: str, *options: str) -> str:
+        out = app_server.cli("connect-link", reference, *options)
         match = re.search(r"(https?://\S+|/start/\S+)", out)
         assert match, f"connect-link printed no link: {out!r}"
         link = match.group(1)

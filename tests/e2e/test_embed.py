@@ -79,7 +79,7 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    frame = embed(page, partner, start_url(postal_address=LONDON))
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
     flow = Flow(frame)
     flow.expect_route("provider_select")
     history_length = page.evaluate("() => history.length")
@@ -121,7 +121,7 @@ def test_iframe_flow_with_third_party_cookies_blocked(
 
 def test_iframe_resizes_to_its_content(open_page, partner, start_url) -> None:
     page = open_page()
-    frame = embed(page, partner, start_url())
+    frame = embed(page, partner, start_url(origin=partner.origin))
     flow = Flow(frame)
     flow.expect_route("postal_address_capture")
     wait_for_message(page, r"height|resize")
@@ -138,9 +138,20 @@ def test_iframe_resizes_to_its_content(open_page, partner, start_url) -> None:
     assert no_inner_scrollbar(frame), "the iframe did not grow with the validation errors"
 
 
+def test_iframe_flow_from_a_signed_start_link(open_page, partner, signed_start_url) -> None:
+    """The partner's backend signs a start link for its customer and frames it."""
+    page = open_page()
+    link = signed_start_url("e2e-framed-customer", "--origin", partner.origin)
+    frame = embed(page, partner, link)
+    flow = Flow(frame)
+    flow.address(LONDON)
+    flow.expect_route("provider_select")
+    wait_for_message(page, r"ready")
+
+
 def test_iframe_messages_name_each_page(open_page, partner, app_server, start_url) -> None:
     page = open_page()
-    frame = embed(page, partner, start_url(postal_address=LONDON))
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
     flow = Flow(frame)
     flow.expect_route("provider_select")
     flow.provider("Hearth & Home Electric")
@@ -155,7 +166,7 @@ def test_iframe_messages_name_each_page(open_page, partner, app_server, start_ur
 
 def test_non_allowed_origin_cannot_frame_the_app(open_page, stranger, app_server, start_url):
     page = open_page()
-    start = start_url()
+    start = start_url(origin=stranger.origin)  # the app must ignore an origin it does not know
     with page.expect_response(lambda r: r.url.startswith(app_server.url + "/connect")) as info:
         page.goto(stranger.url(f"embed.html?src={quote(start, safe='')}"))
     csp = info.value.all_headers().get("content-security-policy", "")
@@ -185,7 +196,7 @@ def test_direct_provider_login_from_the_iframe(open_page, partner, start_url) ->
     a new window (or a user-activated top-level navigation) and lands back in the flow."""
     page = open_page()
     context = page.context
-    frame = embed(page, partner, start_url(postal_address=LONDON))
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
     flow = Flow(frame)
     flow.expect_route("provider_select")
     pages_before = len(context.pages)
@@ -226,7 +237,7 @@ def test_direct_provider_login_from_the_iframe(open_page, partner, start_url) ->
 def test_iframe_close_tells_the_partner(open_page, partner, start_url) -> None:
     """A customer who closes or cancels inside the frame: the partner hears about it."""
     page = open_page()
-    frame = embed(page, partner, start_url(postal_address=LONDON))
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
     Flow(frame).expect_route("provider_select")
     close = frame.get_by_role("button", name=re.compile(r"close|cancel", re.I)).or_(
         frame.get_by_role("link", name=re.compile(r"close|cancel", re.I))

@@ -8,6 +8,7 @@ is exercised with a token the app did not create itself.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -51,6 +52,10 @@ def create_connect_token(sandbox: SandboxServer, app_url: str, **fields: Any) ->
     return resp.json()["connect_token"]
 
 
-def external_start_url(sandbox: SandboxServer, app_url: str, **fields: Any) -> str:
-    """The URL a partner sends the customer to with a token it created itself."""
-    return f"{app_url}/connect?fp_cot={create_connect_token(sandbox, app_url, **fields)}"
+def external_start_url(
+    sandbox: SandboxServer, app_url: str, origin: str | None = None, **fields: Any
+) -> str:
+    """The URL a partner sends the customer to (or frames) with a token it created itself;
+    ``origin`` is the partner origin that frames it, when it does."""
+    url = f"{app_url}/connect?fp_cot={create_connect_token(sandbox, app_url, **fields)}"
+    return url + (f"&origin={quote(origin, safe='')}" if origin else "")
