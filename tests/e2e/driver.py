@@ -161,6 +161,11 @@ class Flow:
         self.action("SAVE")
 
 
+def provider_login(scope: Page | Frame, outcome: str) -> None:
+    """On the sandbox's provider login page, pick ``approve``, ``pending``, ``fail`` or ``skip``."""
+    scope.locator(f'button[name=outcome][value="{outcome}"]').click()
+
+
 def expect_done(scope: Page | Frame, timeout: float = STEP_TIMEOUT_MS) -> None:
     """The customer has reached the app's done page."""
     scope.wait_for_url(re.compile(r"/connect/done"), timeout=timeout)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Frame, Page, Request, expect
 
-from tests.e2e.driver import Flow
+from tests.e2e.driver import Flow, provider_login
 from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
@@ -218,7 +218,7 @@ def test_direct_provider_login_from_the_iframe(open_page, partner, start_url) ->
             page.wait_for_timeout(250)
     assert login is not None, "the provider login never opened outside the iframe"
     login.wait_for_load_state()
-    login.get_by_role("button", name=re.compile("approve", re.I)).first.click()
+    provider_login(login, "approve")
 
     # Back in the flow: the new window lands on the summary, or closes itself and the iframe
     # moves on to the summary.

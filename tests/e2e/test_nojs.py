@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Request, expect
 
-from tests.e2e.driver import Flow, expect_done
+from tests.e2e.driver import Flow, expect_done, provider_login
 from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
@@ -67,7 +67,7 @@ def test_direct_login_without_javascript(open_page, start_url) -> None:
     flow = Flow(page)
     page.goto(start_url(postal_address=LONDON))
     flow.provider("Voltaic Direct")
-    page.get_by_role("button", name=re.compile("approve", re.I)).first.click()
+    provider_login(page, "approve")
     page.wait_for_url(re.compile(r"/connect/flow"))
     assert flow.route().startswith("summary_"), flow.route()
     flow.save()

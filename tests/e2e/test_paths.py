@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
-from tests.e2e.driver import Flow, expect_done
+from tests.e2e.driver import Flow, expect_done, provider_login
 from tests.e2e.upstream import BERWICK, LONDON
 
 pytestmark = pytest.mark.browser
@@ -203,10 +204,8 @@ def test_direct_provider_login(open_page, auditor, start_url, outcome, expected_
     flow = Flow(page)
     page.goto(start_url(postal_address=GB_POSTAL))
     flow.provider("Voltaic Direct")
-    login = page.get_by_role("button", name=re.compile(outcome, re.IGNORECASE))
-    login.first.wait_for()
-    assert "/connect" not in page.url or "fp_cot" in page.url, page.url
-    login.first.click()
+    page.wait_for_url(re.compile(r"/provider-login/"))
+    provider_login(page, outcome)
     page.wait_for_url(re.compile(r"/connect/(flow|provider-return)"))
     routes = "|".join(expected_route)
     page.locator("#page input[name=route]").first.wait_for(state="attached")
@@ -218,6 +217,36 @@ def test_direct_provider_login(open_page, auditor, start_url, outcome, expected_
         expect_done(page)
     elif outcome == "fail":
         flow.action("RECONNECT")
+        flow.expect_route("provider_select")
+    assert not page.e2e_errors, page.e2e_errors
+    audit.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("state", "expected_route"),
+    [
+        ("connected_fixed", "summary_fixed_confirm"),
+        ("connected_time_of_day", "summary_tou_confirm"),
+        ("pending", "summary_tariff_inprogress"),
+        ("failed", "summary_tariff_failed"),
+    ],
+)
+def test_managing_an_existing_location(
+    open_page, auditor, start_url, sandbox, state, expected_route
+) -> None:
+    """A token for an existing location starts on its summary, pending or failed page."""
+    created = requests.post(
+        f"{sandbox.url}/_sandbox/locations", json={"state": state, "country_code": "GB"}, timeout=10
+    )
+    assert created.status_code == 201, created.text
+    page = open_page()
+    audit = auditor(page)
+    flow = Flow(page)
+    page.goto(start_url(location_id=created.json()["location_id"]))
+    flow.expect_route(expected_route)
+    audit.check(f"location-{state}")
+    if expected_route == "summary_tou_confirm":
+        flow.action("EDIT")
         flow.expect_route("provider_select")
     assert not page.e2e_errors, page.e2e_errors
     audit.assert_clean()
