@@ -1,0 +1,546 @@
+"""The sandbox's HTTP layer: FlatPeak's REST API, the Connect endpoint and the test hooks.
+
+One Flask app serves everything on one port, the way the webapp sees the real service at two base
+URLs (``FLATPEAK_API_URL`` and ``FLATPEAK_CONNECT_URL``). All state lives in Redis (``store.py``),
+so any number of workers and restarts serve one flow; the state machine is in ``flow.py``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, jsonify, redirect, render_template, request
+
+from sandbox import fixtures, flow
+from sandbox.config import Settings
+from sandbox.errors import ConnectError, data_json_invalid, error_object, request_id
+from sandbox.faults import FaultMiddleware, Faults
+from sandbox.store import Store, new_id
+
+BAD_CREDENTIALS = {"message": "Bad credentials"}
+NOT_FOUND = {"message": "Not Found"}
+
+
+def create_app(config: Settings | None = None) -> Flask:
+    """App factory; gunicorn: ``gunicorn 'sandbox.app:create_app()'`` (settings from the env)."""
+    settings = config or Settings.from_env()
+    app = Flask(__name__)
+    app.config["SANDBOX"] = settings
+    app.extensions["sandbox_store"] = store = Store(settings.redis_url)
+    app.json.sort_keys = False  # keep page objects in the documented key order
+
+    def effective_faults() -> Faults:
+        try:
+            override = store.faults(settings.fault_instance)
+        except Exception:  # Redis down: fall back to the process defaults
+            override = None
+        return Faults.from_mapping(override) if override else settings.faults
+
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, effective_faults)  # type: ignore[method-assign]
+    app.register_error_handler(ConnectError, _connect_error_response)
+    _register_rest(app)
+    _register_connect(app)
+    _register_provider_login(app)
+    _register_hooks(app)
+    return app
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+def _settings() -> Settings:
+    return current_app.config["SANDBOX"]
+
+
+def _store() -> Store:
+    return current_app.extensions["sandbox_store"]
+
+
+def _options() -> flow.Options:
+    settings = _settings()
+    return flow.Options(
+        public_url=settings.public_url or request.host_url.rstrip("/"),
+        offer_advanced=settings.offer_advanced,
+        route_mismatch=settings.route_mismatch,
+    )
+
+
+def _connect_error_response(error: ConnectError) -> Response:
+    """Errors raised outside the Connect endpoint's own handling (REST validation)."""
+    body = error_object(
+        error,
+        context=getattr(error, "context", "api"),
+        connect_token=None,
+        live_mode=_settings().live_mode,
+    )
+    return _json(body, error.status)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _bearer() -> dict[str, Any] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return _store().bearer(value.strip())
+
+
+def _rest_error(code: str, message: str, context: str, status: int = 400) -> ConnectError:
+    error = ConnectError(code, message, status)
+    error.context = context  # type: ignore[attr-defined]
+    return error
+
+
+# --- REST API ----------------------------------------------------------------------------------
+def _register_rest(app: Flask) -> None:
+    @app.get("/_sandbox/health")
+    def health() -> Response:
+        try:
+            _store().ping()
+        except Exception:
+            return _json({"status": "redis unavailable"}, 503)
+        return _json({"status": "ok"})
+
+    @app.get("/login")
+    def login() -> Response:
+        settings = _settings()
+        auth = request.authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or not hmac.compare_digest((auth.username or "").encode(), settings.account_id.encode())
+            or not hmac.compare_digest((auth.password or "").encode(), settings.api_key.encode())
+        ):
+            return _json(BAD_CREDENTIALS, 403)
+        bearer = secrets.token_urlsafe(32)
+        record = {"account_id": settings.account_id, "live_mode": settings.live_mode}
+        _store().save_bearer(bearer, record, settings.bearer_ttl)
+        return _json(
+            {
+                "bearer_token": bearer,
+                "expires_in": settings.bearer_ttl,
+                "live_mode": settings.live_mode,
+            }
+        )
+
+    @app.post("/connect/tariff/token")
+    def create_token() -> Response:
+        account = _bearer()
+        if account is None:
+            return _json(BAD_CREDENTIALS, 403)
+        fields = _token_fields(request.get_json(force=True, silent=True))
+        settings, store = _settings(), _store()
+        location = None
+        if fields.get("location_id"):
+            location = store.location(fields["location_id"])
+            if location is None or (
+                fields.get("customer_id") and fields["customer_id"] != location["customer_id"]
+            ):
+                raise _rest_error(
+                    "location_id_invalid",
+                    f"Location ID {fields['location_id']} not found.",
+                    "api.connect_token_create",
+                )
+        if fields.get("customer_id"):
+            customer_id = fields["customer_id"]
+        elif location:
+            customer_id = location["customer_id"]
+        elif fields.get("customer_reference_id"):
+            customer_id = store.customer_for_reference(
+                account["account_id"], fields["customer_reference_id"]
+            )
+        else:
+            customer_id = new_id("cus")
+        token = new_id("cot")
+        now = time.time()
+        session = flow.new_session(
+            token,
+            fields,
+            live_mode=account["live_mode"],
+            created=now,
+            expires_in=settings.token_ttl,
+            customer_id=customer_id,
+            location_id=location["id"] if location else new_id("loc"),
+            location=location,
+        )
+        if (
+            location
+            and location.get("location_reference_id")
+            and not fields.get("location_reference_id")
+        ):
+            session["location_reference_id"] = location["location_reference_id"]
+        store.save_session(session, now)
+        return _json(
+            {
+                "connect_token": token,
+                "expires_in": settings.token_ttl,
+                "live_mode": account["live_mode"],
+            }
+        )
+
+    @app.get("/connect/tariff/token")
+    def exchange_token() -> Response:
+        if _bearer() is None:
+            return _json(BAD_CREDENTIALS, 403)
+        token = request.args.get("connect_token", "").strip()
+        if not token:
+            raise _rest_error(
+                "connect_token_missing", "Connect token is required.", "api.connect_token_exchange"
+            )
+        store = _store()
+        now = time.time()
+        with store.locked(token):
+            session = store.session(token)
+            if session is None or now > session["expires_at"]:
+                return _json(NOT_FOUND, 404)  # unknown, or past time_expiry: cannot be claimed
+            if session.get("exchanged") and _settings().exchange_once:
+                return _json(NOT_FOUND, 404)
+            if session["status"] != "complete":
+                body = error_object(
+                    ConnectError(
+                        "data_not_available",
+                        "Connect session is not complete yet; data not available.",
+                        422,
+                    ),
+                    context="api.connect_token_exchange",
+                    connect_token=token,
+                    live_mode=session["live_mode"],
+                )
+                return _json(body, 422)
+            session["exchanged"] = True
+            store.save_session(session, now)
+        return _json(
+            {
+                "id": token,
+                "object": "connect_token",
+                "live_mode": session["live_mode"],
+                "customer_id": session["customer_id"],
+                "customer_reference_id": session["customer_reference_id"],
+                "location_id": session["location_id"],
+                "location_reference_id": session["location_reference_id"],
+                "is_tariff_processed": session["is_tariff_processed"],
+                "complete_action": session["complete_action"],
+                "time_created": _utc(session["created"]),
+                "time_expiry": _utc(session["expires_at"]),
+            }
+        )
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _token_fields(body: Any) -> dict[str, Any]:
+    """The create-token body, checked the way the real API checks it (400 on bad input)."""
+    context = "api.connect_token_create"
+    if not isinstance(body, dict):
+        raise _rest_error("data_json_invalid", "Data does not conform to the JSON schema.", context)
+    fields: dict[str, Any] = {}
+    for key in (
+        "callback_uri",
+        "direction",
+        "type",
+        "connect_web_uri",
+        "customer_id",
+        "customer_reference_id",
+        "location_id",
+        "location_reference_id",
+        "tariff_id",
+    ):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _rest_error(f"{key}_invalid", f"{key} must be a string.", context)
+        fields[key] = (value or "").strip()
+    if not fields["callback_uri"]:
+        raise _rest_error("callback_uri_missing", "callback_uri is required.", context)
+    for key in ("callback_uri", "connect_web_uri"):
+        if fields[key] and not urlsplit(fields[key]).scheme:
+            raise _rest_error(f"{key}_invalid", f"{key} must be an absolute URI.", context)
+    fields["direction"] = fields["direction"].upper() or "IMPORT"
+    fields["type"] = fields["type"].upper() or "COMMODITY"
+    if fields["direction"] not in ("IMPORT", "EXPORT"):
+        raise _rest_error("direction_invalid", "direction must be IMPORT or EXPORT.", context)
+    if fields["type"] not in ("COMMODITY", "NON_COMMODITY"):
+        raise _rest_error("type_invalid", "type must be COMMODITY or NON_COMMODITY.", context)
+    if fields["type"] == "NON_COMMODITY" and fields["direction"] == "EXPORT":
+        raise _rest_error(
+            "type_invalid", "NON_COMMODITY EXPORT tariffs are not supported.", context
+        )
+    if body.get("postal_address") is not None:
+        try:
+            fields["postal_address"] = flow.clean_address(body["postal_address"])
+        except ConnectError:
+            raise _rest_error(
+                "postal_address_invalid", "postal_address must be an object of strings.", context
+            ) from None
+    return fields
+
+
+# --- the Connect endpoint ----------------------------------------------------------------------
+def _register_connect(app: Flask) -> None:
+    @app.route("/", methods=["GET", "POST", "OPTIONS"])
+    def connect() -> Response:
+        if request.method == "OPTIONS":
+            return _cors(Response(status=204))
+        if request.method == "GET":
+            return Response(render_template("index.html"), mimetype="text/html")
+        return _cors(_connect_post())
+
+
+def _cors(response: Response) -> Response:
+    """The real Connect endpoint is called from browsers on partners' origins (no credentials)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    requested = request.headers.get("Access-Control-Request-Headers")
+    response.headers["Access-Control-Allow-Headers"] = requested or "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers["Vary"] = "Origin, Access-Control-Request-Headers"
+    return response
+
+
+def _connect_post() -> Response:
+    req_id = request_id()
+    token: str | None = None
+    context = "connect"
+    live_mode = _settings().live_mode
+    try:
+        # The reference client long sent no Content-Type, so any body is read as JSON.
+        try:
+            body = json.loads(request.get_data() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise data_json_invalid() from None
+        if not isinstance(body, dict):
+            raise data_json_invalid()
+        route = body.get("route")
+        if isinstance(route, str) and route:
+            context = f"connect.{route}"
+        raw_token = body.get("connect_token")
+        if raw_token is None or raw_token == "":
+            raise ConnectError("connect_token_missing", "Connect token is required.")
+        if not isinstance(raw_token, str):
+            raise data_json_invalid()
+        token = raw_token
+        store = _store()
+        if store.session(token) is None:
+            raise ConnectError("token_not_found", f"Connect token {token} not found.", 404)
+        with store.locked(token):
+            session = store.session(token)
+            assert session is not None
+            live_mode = session["live_mode"]
+            now = time.time()
+            if now > session["expires_at"]:
+                raise ConnectError(
+                    "token_expired",
+                    "Connect token has expired. Create a new connect token and start again.",
+                    401,
+                )
+            if session["status"] == "complete":
+                raise ConnectError(
+                    "session_completed",
+                    "This Connect session is already complete. Create a new connect token to "
+                    "start again.",
+                )
+            step = flow.handle(session, body, _options())
+            store.save_session(step.session, now)
+            if step.location:
+                store.save_location(step.location)
+        return _json(step.page)
+    except ConnectError as error:
+        body = error_object(
+            error, context=context, connect_token=token, live_mode=live_mode, request_id_=req_id
+        )
+        return _json(body, error.status)
+
+
+# --- the fake provider login -------------------------------------------------------------------
+def _register_provider_login(app: Flask) -> None:
+    @app.route("/provider-login/<provider_id>", methods=["GET", "POST"])
+    def provider_login(provider_id: str) -> Response:
+        provider = fixtures.PROVIDERS_BY_ID.get(provider_id)
+        if provider is None or provider.kind != fixtures.DIRECT:
+            abort(404)
+        token = (request.values.get("fp_cot") or "").strip()
+        store = _store()
+        session = store.session(token) if token else None
+        problem = None
+        if session is None:
+            problem = "This sign-in link is not valid."
+        elif time.time() > session["expires_at"]:
+            problem = "This sign-in link has expired."
+        elif (
+            session["route"] != flow.SESSION_REDIRECT
+            or (session.get("provider") or {}).get("id") != provider_id
+        ):
+            problem = "This sign-in link has already been used."
+        if problem:
+            html = render_template("provider_login.html", provider=provider, problem=problem)
+            return Response(html, status=400, mimetype="text/html")
+        assert session is not None
+        if request.method == "GET":
+            html = render_template(
+                "provider_login.html",
+                provider=provider,
+                problem=None,
+                token=token,
+                outcomes=OUTCOME_LABELS,
+            )
+            return Response(html, mimetype="text/html")
+        outcome = request.form.get("outcome", "")
+        with store.locked(token):
+            session = store.session(token)
+            assert session is not None
+            try:
+                updated = flow.provider_outcome(session, provider_id, outcome)
+            except ConnectError as error:
+                html = render_template(
+                    "provider_login.html", provider=provider, problem=error.message
+                )
+                return Response(html, status=400, mimetype="text/html")
+            store.save_session(updated, time.time())
+        back_to = session["connect_web_uri"] or session["callback_uri"]
+        return redirect(flow.with_fp_cot(back_to, token), code=303)
+
+
+OUTCOME_LABELS = (
+    ("approve", "Approve", "Share my tariff. Connect shows the tariff summary."),
+    ("pending", "Approve, data delayed", "Share my tariff, but the data is not ready yet."),
+    ("fail", "Fail", "The sign-in fails. Connect shows the failed-connection page."),
+    ("skip", "Skip", "Do not sign in. Connect offers the next way to find the tariff."),
+)
+
+
+# --- test hooks --------------------------------------------------------------------------------
+def _register_hooks(app: Flask) -> None:
+    @app.get("/_sandbox/logos/<provider_id>.svg")
+    def logo(provider_id: str) -> Response:
+        provider = fixtures.PROVIDERS_BY_ID.get(provider_id)
+        if provider is None or not provider.has_logo:
+            abort(404)
+        response = Response(fixtures.logo_svg(provider), mimetype="image/svg+xml")
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    @app.before_request
+    def hooks_enabled() -> None:
+        path = request.path
+        if (
+            path.startswith("/_sandbox/")
+            and not path.startswith(("/_sandbox/health", "/_sandbox/logos/"))
+            and not _settings().hooks
+        ):
+            abort(404)
+
+    @app.get("/_sandbox/tokens/<token>")
+    def token_state(token: str) -> Response:
+        session = _store().session(token)
+        return _json(session) if session else _json(NOT_FOUND, 404)
+
+    @app.post("/_sandbox/tokens/<token>/expire")
+    def expire_token(token: str) -> Response:
+        store = _store()
+        with store.locked(token):
+            session = store.session(token)
+            if session is None:
+                return _json(NOT_FOUND, 404)
+            now = time.time()
+            session["expires_at"] = now - 1
+            store.save_session(session, now)
+        return _json({"connect_token": token, "expired": True})
+
+    @app.post("/_sandbox/locations")
+    def create_location() -> Response:
+        body = request.get_json(force=True, silent=True) or {}
+        state = str(body.get("state", "")).lower().replace("connected_tod", "connected_time_of_day")
+        country_code = str(body.get("country_code", "GB")).upper()
+        if state not in fixtures.LOCATION_STATES or country_code not in fixtures.TEST_ADDRESSES:
+            return _json(
+                {
+                    "message": f"state must be one of {', '.join(fixtures.LOCATION_STATES)}; "
+                    f"country_code one of {', '.join(fixtures.TEST_ADDRESSES)}"
+                },
+                400,
+            )
+        try:
+            record = fixtures.location_fixture(country_code, state)
+        except ValueError as error:
+            return _json({"message": str(error)}, 400)
+        record["id"] = new_id("loc")
+        record["customer_id"] = str(body.get("customer_id") or new_id("cus"))
+        record["location_reference_id"] = str(body.get("location_reference_id") or "")
+        _store().save_location(record)
+        return _json(
+            {
+                "location_id": record["id"],
+                "customer_id": record["customer_id"],
+                "status": record["status"],
+            },
+            201,
+        )
+
+    @app.post("/_sandbox/locations/<location_id>/status")
+    def set_location_status(location_id: str) -> Response:
+        store = _store()
+        location = store.location(location_id)
+        body = request.get_json(force=True, silent=True) or {}
+        status = str(body.get("status", "")).upper()
+        if location is None:
+            return _json(NOT_FOUND, 404)
+        if status not in (
+            flow.CONNECTED,
+            flow.PENDING_STATUS,
+            flow.FAILED_STATUS,
+            flow.DISCONNECTED,
+        ):
+            return _json(
+                {"message": "status must be CONNECTED, PENDING, FAILED or DISCONNECTED"}, 400
+            )
+        if status == flow.CONNECTED and not (location.get("tariff") or {}).get("structure"):
+            # A pending DIRECT connection that "arrives": the provider's account tariff.
+            provider = fixtures.PROVIDERS_BY_ID.get((location.get("provider") or {}).get("id", ""))
+            if provider is None or provider.account_tariff is None:
+                return _json({"message": "this location has no tariff to connect"}, 400)
+            location["tariff"] = {
+                **provider.account_tariff.answers(),
+                "library_id": provider.account_tariff.id,
+                "region": location["address"]["country_code"],
+                "contract_start_date": None,
+                "contract_end_date": None,
+            }
+        location["status"] = status
+        store.save_location(location)
+        return _json({"location_id": location_id, "status": status})
+
+    @app.route("/_sandbox/faults", methods=["GET", "PUT", "POST", "DELETE"])
+    def faults() -> Response:
+        settings, store = _settings(), _store()
+        instance = settings.fault_instance
+        if request.method == "DELETE":
+            store.clear_faults(instance)
+        elif request.method in ("PUT", "POST"):
+            body = request.get_json(force=True, silent=True)
+            if not isinstance(body, dict):
+                return _json({"message": "send a JSON object"}, 400)
+            try:
+                new = Faults.from_mapping(body)
+            except ValueError as error:
+                return _json({"message": str(error)}, 400)
+            store.save_faults(instance, new.as_dict())
+        override = store.faults(instance)
+        effective = Faults.from_mapping(override) if override else settings.faults
+        return _json(
+            {
+                "instance": instance,
+                "overridden": bool(override),
+                "faults": effective.as_dict(),
+                "defaults": settings.faults.as_dict(),
+            }
+        )
