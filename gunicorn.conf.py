@@ -1,0 +1,24 @@
+"""gunicorn settings for the Connect web app (``gunicorn -c gunicorn.conf.py wsgi:app``).
+
+The app mostly waits on FlatPeak, so threads (gthread) serve it well. The access log format
+leaves out the query string: ``?fp_cot=`` carries a connect token on three routes.
+"""
+
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
+# Longer than FlatPeak's connect + read timeouts plus retry back-off, so a slow upstream gets a
+# friendly page instead of a killed worker.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 45))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

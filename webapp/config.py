@@ -1,0 +1,161 @@
+"""Settings from the environment, with safe defaults that point at the local sandbox.
+
+Everything the app needs to talk to FlatPeak (or the sandbox) comes from here, so going live is a
+matter of environment variables only. ``load()`` reads the environment, applies a test's
+overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start in
+production with a default or short secret: a guessable secret would let anyone sign start links
+and forge CSRF tokens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+# Only good enough for a laptop talking to the sandbox; production refuses it (see validate()).
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+SANDBOX_URL = "http://127.0.0.1:8010"
+SANDBOX_ACCOUNT_ID = "acc_000000000000000000000001"
+SANDBOX_API_KEY = "sk_test_sandbox_000000000000000000000001"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or inconsistent; the app must not start."""
+
+
+def _words(value: str | None) -> list[str]:
+    return [word for word in (value or "").split() if word]
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _bool_or_auto(raw: str | None) -> bool | None:
+    """``"auto"`` (or unset) means: decide from PUBLIC_URL."""
+    if raw is None or raw.strip().lower() in ("", "auto"):
+        return None
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting the app reads, typed, with sandbox defaults."""
+    env = os.environ if environ is None else environ
+    sandbox = env.get("FLATPEAK_API_URL") or SANDBOX_URL
+    return {
+        "APP_ENV": env.get("APP_ENV", "development").strip().lower(),
+        "SECRET_KEY": env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "REDIS_URL": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "FLATPEAK_API_URL": sandbox.rstrip("/"),
+        "FLATPEAK_CONNECT_URL": (env.get("FLATPEAK_CONNECT_URL") or sandbox).rstrip("/"),
+        "FLATPEAK_ACCOUNT_ID": env.get("FLATPEAK_ACCOUNT_ID") or SANDBOX_ACCOUNT_ID,
+        "FLATPEAK_API_KEY": env.get("FLATPEAK_API_KEY") or SANDBOX_API_KEY,
+        "FLATPEAK_CONNECT_TIMEOUT": _float(env, "FLATPEAK_CONNECT_TIMEOUT", 3.05),
+        "FLATPEAK_READ_TIMEOUT": _float(env, "FLATPEAK_READ_TIMEOUT", 10.0),
+        "FLATPEAK_POOL_SIZE": _int(env, "FLATPEAK_POOL_SIZE", 10),
+        "FLATPEAK_DIRECTION": env.get("FLATPEAK_DIRECTION", "IMPORT").upper(),
+        "FLATPEAK_TARIFF_TYPE": env.get("FLATPEAK_TARIFF_TYPE", "COMMODITY").upper(),
+        "PARTNER_ORIGINS": _words(env.get("PARTNER_ORIGINS")),
+        "PARTNER_RETURN_URLS": _words(env.get("PARTNER_RETURN_URLS")),
+        "START_LINK_MAX_AGE": _int(env, "START_LINK_MAX_AGE", 7 * 24 * 3600),
+        "SESSION_LIFETIME": _int(env, "SESSION_LIFETIME", 3600),
+        "SESSION_COOKIE_SECURE": _bool_or_auto(env.get("SESSION_COOKIE_SECURE")),
+        "DEMO_CUSTOMER_REF": env.get("DEMO_CUSTOMER_REF") or "demo-customer-0001",
+        "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
+        "CSP_EXTRA_IMG_SRC": _words(env.get("CSP_EXTRA_IMG_SRC")),
+        "CSP_EXTRA_FORM_ACTION": _words(env.get("CSP_EXTRA_FORM_ACTION")),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "BRAND_NAME": env.get("BRAND_NAME", ""),
+        "BRAND_LOGO_URL": env.get("BRAND_LOGO_URL", ""),
+        "BRAND_PRIMARY_COLOR": env.get("BRAND_PRIMARY_COLOR", ""),
+        "BRAND_RADIUS": env.get("BRAND_RADIUS", ""),
+        "BRAND_FONT_STACK": env.get("BRAND_FONT_STACK", ""),
+        "BRAND_THEME": env.get("BRAND_THEME", "light").lower(),
+    }
+
+
+def origin_of(url: str) -> str:
+    """``https://a.example/x?y`` -> ``https://a.example`` (the form CSP source lists use)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def derive(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the settings that follow from others (cookies, Flask-Session, Flask-WTF).
+
+    Plain-HTTP local development cannot set ``Secure`` cookies, and browsers reject
+    ``SameSite=None`` without ``Secure``; there the cookie falls back to ``SameSite=Lax`` without
+    the ``__Host-`` prefix, which works for top-level use but not inside a cross-site iframe.
+    """
+    secure = config.get("SESSION_COOKIE_SECURE")
+    if secure is None:
+        secure = config["PUBLIC_URL"].startswith("https://")
+    lifetime = int(config["SESSION_LIFETIME"])
+    config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="__Host-fpconnect" if secure else "fpconnect",
+        SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+        SESSION_COOKIE_PARTITIONED=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_PATH="/",
+        SESSION_COOKIE_DOMAIN=None,
+        SESSION_TYPE="redis",
+        SESSION_PERMANENT=True,
+        SESSION_KEY_PREFIX="connect:sess:",
+        SESSION_SERIALIZATION_FORMAT="json",
+        # A read-only request must never write the whole session back over a concurrent step.
+        SESSION_REFRESH_EACH_REQUEST=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=lifetime),
+        WTF_CSRF_TIME_LIMIT=lifetime,
+        # Pages send no Referer (meta referrer no-referrer keeps fp_cot out of Referer headers),
+        # so Flask-WTF's HTTPS Referer check would reject every post; the token check remains.
+        WTF_CSRF_SSL_STRICT=False,
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+    )
+    config.setdefault("FLOW_HANDLE_TTL", lifetime)
+    config.setdefault("LAUNCH_CODE_TTL", 120)
+    return config
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Refuse configurations that would be unsafe in production."""
+    if config["APP_ENV"] == "production":
+        secret = str(config.get("SECRET_KEY") or "")
+        if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ConfigError(
+                "APP_ENV=production needs SECRET_KEY set to a random value of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if not config["PUBLIC_URL"].startswith("https://"):
+            raise ConfigError("APP_ENV=production needs PUBLIC_URL to be an https:// URL.")
+    for origin in config["PARTNER_ORIGINS"]:
+        if origin_of(origin) != origin.rstrip("/"):
+            raise ConfigError(f"PARTNER_ORIGINS entry {origin!r} is not a bare origin.")
+    for url in config["PARTNER_RETURN_URLS"]:
+        if not origin_of(url):
+            raise ConfigError(f"PARTNER_RETURN_URLS entry {url!r} is not an absolute URL.")
+    if config["BRAND_THEME"] not in ("light", "dark"):
+        raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The app's configuration: environment, then a test's overrides, then derived keys."""
+    config = from_env()
+    config.update(overrides or {})
+    config["PUBLIC_URL"] = str(config["PUBLIC_URL"]).rstrip("/")
+    derive(config)
+    validate(config)
+    return config

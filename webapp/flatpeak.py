@@ -1,0 +1,419 @@
+"""The FlatPeak client: bearer login, connect tokens, Connect steps and the token exchange.
+
+Design choices, each for a reason:
+
+* One pooled ``requests.Session`` per process, shared by every app and thread: a connection pool
+  per request would pay a TCP (and TLS) handshake on every step.
+* Every call has an explicit (connect, read) timeout; ``requests`` has none by default, and a hung
+  upstream must never hang a worker.
+* urllib3 retries only what cannot double-submit: connection failures (the request never left)
+  on any method, and 429/502/503/504 only on GETs (``/login`` and the exchange). A Connect POST
+  that may have reached the server is never re-sent; the customer retries instead, and
+  ``session_restore`` (a pure read) is retried once by hand.
+* Redirects are not followed: an API that redirects is misconfigured, and following it could
+  send the bearer somewhere else.
+* Connect validation errors are a normal part of the flow, so they come back as a value
+  (:class:`ConnectError`); transport and protocol failures raise typed exceptions.
+* Tokens and keys never reach a log line unmasked (:func:`mask`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
+
+PageObject = dict[str, Any]
+
+# Refresh the bearer this long before FlatPeak says it expires, so no call races its expiry.
+BEARER_EXPIRY_MARGIN = 60
+
+
+class FlatPeakError(Exception):
+    """Base class: something went wrong talking to FlatPeak."""
+
+
+class UpstreamUnavailable(FlatPeakError):
+    """FlatPeak could not be reached, dropped the connection or answered 5xx."""
+
+
+class UpstreamTimeout(FlatPeakError):
+    """FlatPeak accepted the connection but did not answer within the read timeout."""
+
+
+class UpstreamBadResponse(FlatPeakError):
+    """FlatPeak answered something that is not the documented JSON."""
+
+
+class AuthFailed(FlatPeakError):
+    """The account id / API key pair was refused: a configuration problem, not the customer's."""
+
+
+class TokenNotFound(FlatPeakError):
+    """The exchange does not know this connect token."""
+
+
+class ExchangeNotReady(FlatPeakError):
+    """The exchange is not available yet (the Connect session has not completed)."""
+
+
+@dataclass(frozen=True)
+class ConnectError:
+    """An ``{"object": "error"}`` answer from Connect: the step was not accepted."""
+
+    code: str
+    message: str = ""
+    type: str = "invalid_request"
+    request_id: str | None = None
+    status: int = 400
+
+    @property
+    def token_expired(self) -> bool:
+        return self.code in ("token_expired", "session_completed")
+
+    @property
+    def token_unknown(self) -> bool:
+        return self.code in ("token_not_found", "connect_token_missing", "connect_token_invalid")
+
+    @property
+    def route_mismatch(self) -> bool:
+        return self.code in ("route_invalid", "route_missing")
+
+
+@dataclass(frozen=True)
+class ConnectToken:
+    connect_token: str
+    expires_in: int
+    live_mode: bool
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What the exchange tells the partner: the permanent ids for the customer's tariff."""
+
+    customer_id: str | None
+    location_id: str | None
+    customer_reference_id: str | None
+    location_reference_id: str | None
+    complete_action: str | None
+    is_tariff_processed: bool
+    live_mode: bool
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def mask(secret: str | None) -> str:
+    """``cot_0123456789abcdef…`` -> ``cot_…#1a2b3c``: recognisable in logs, useless to a reader."""
+    if not secret:
+        return "-"
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:6]
+    return f"{secret[:4]}…#{digest}"
+
+
+_pool_lock = threading.Lock()
+_pool: requests.Session | None = None
+
+
+def http_session(pool_size: int = 10) -> requests.Session:
+    """The process-wide pooled session (created on first use, after any gunicorn fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            retry = Retry(
+                total=3,
+                connect=2,
+                read=0,
+                status=2,
+                other=0,
+                allowed_methods=frozenset({"GET"}),
+                status_forcelist=frozenset({429, 502, 503, 504}),
+                backoff_factor=0.2,
+                respect_retry_after_header=True,
+                raise_on_status=False,
+            )
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+            session = requests.Session()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = "flatpeak-connect-htmx/0.1"
+            _pool = session
+        return _pool
+
+
+class FlatPeakClient:
+    """Talks to the FlatPeak REST API and the Connect endpoint for one partner account."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        connect_url: str,
+        account_id: str,
+        api_key: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        pool_size: int = 10,
+        cache: redis.Redis | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.connect_url = connect_url.rstrip("/")
+        self.account_id = account_id
+        self._api_key = api_key
+        self.timeout = (connect_timeout, read_timeout)
+        self.pool_size = pool_size
+        self._cache = cache
+        fingerprint = hashlib.sha256(f"{self.api_url}|{account_id}|{api_key}".encode()).hexdigest()
+        self._bearer_key = f"connect:bearer:{fingerprint[:24]}"
+        self._local_bearer: tuple[str, float] | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], cache: redis.Redis | None) -> FlatPeakClient:
+        return cls(
+            api_url=config["FLATPEAK_API_URL"],
+            connect_url=config["FLATPEAK_CONNECT_URL"],
+            account_id=config["FLATPEAK_ACCOUNT_ID"],
+            api_key=config["FLATPEAK_API_KEY"],
+            connect_timeout=float(config["FLATPEAK_CONNECT_TIMEOUT"]),
+            read_timeout=float(config["FLATPEAK_READ_TIMEOUT"]),
+            pool_size=int(config.get("FLATPEAK_POOL_SIZE", 10)),
+            cache=cache,
+        )
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = http_session(self.pool_size).request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            log.warning("flatpeak %s: connect timeout", what)
+            raise UpstreamUnavailable(f"{what}: connect timeout") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            log.warning("flatpeak %s: no answer within %.1fs", what, self.timeout[1])
+            raise UpstreamTimeout(f"{what}: read timeout") from exc
+        except requests.exceptions.RequestException as exc:
+            # The exception text can contain the URL (and so a token): log only its type.
+            log.warning("flatpeak %s: %s", what, type(exc).__name__)
+            raise UpstreamUnavailable(f"{what}: {type(exc).__name__}") from exc
+        elapsed = (time.monotonic() - started) * 1000
+        log.info("flatpeak %s: HTTP %s in %.0f ms", what, response.status_code, elapsed)
+        return response
+
+    @staticmethod
+    def _json(response: requests.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            if response.status_code >= 500:
+                raise UpstreamUnavailable(f"{what}: HTTP {response.status_code}") from exc
+            raise UpstreamBadResponse(f"{what}: body is not JSON") from exc
+
+    # -- bearer ------------------------------------------------------------------------------
+
+    def _cached_bearer(self) -> str | None:
+        if self._cache is not None:
+            try:
+                value = self._cache.get(self._bearer_key)
+            except redis.RedisError:
+                value = None
+            if value:
+                return value.decode() if isinstance(value, bytes) else str(value)
+            return None
+        if self._local_bearer and self._local_bearer[1] > time.monotonic():
+            return self._local_bearer[0]
+        return None
+
+    def _forget_bearer(self) -> None:
+        self._local_bearer = None
+        if self._cache is not None:
+            with contextlib.suppress(redis.RedisError):
+                self._cache.delete(self._bearer_key)
+
+    def bearer(self) -> str:
+        """A valid bearer token, from the shared cache or a fresh ``GET /login``."""
+        cached = self._cached_bearer()
+        if cached:
+            return cached
+        response = self._send(
+            "GET", f"{self.api_url}/login", "login", auth=(self.account_id, self._api_key)
+        )
+        if response.status_code in (401, 403):
+            raise AuthFailed("FlatPeak refused the account id / API key")
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"login: HTTP {response.status_code}")
+        body = self._json(response, "login")
+        token = body.get("bearer_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not isinstance(token, str) or not token:
+            raise UpstreamBadResponse(f"login: unexpected answer (HTTP {response.status_code})")
+        try:
+            expires_in = int(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            expires_in = 3600
+        ttl = max(1, expires_in - BEARER_EXPIRY_MARGIN)
+        if self._cache is not None:
+            try:
+                self._cache.set(self._bearer_key, token, ex=ttl)
+            except redis.RedisError:
+                log.warning("bearer cache unavailable; using the token uncached")
+        self._local_bearer = (token, time.monotonic() + ttl)
+        return token
+
+    def _authorised(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+        """A bearer-authenticated REST call; a refused bearer is renewed once."""
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self.bearer()}"}
+            response = self._send(method, f"{self.api_url}{path}", what, headers=headers, **kwargs)
+            if response.status_code == 401 and attempt == 1:
+                self._forget_bearer()
+                continue
+            if response.status_code == 403:
+                self._forget_bearer()
+                raise AuthFailed(f"{what}: bearer refused")
+            return response
+        return response
+
+    # -- REST API ----------------------------------------------------------------------------
+
+    def create_token(
+        self,
+        *,
+        callback_uri: str,
+        connect_web_uri: str,
+        customer_reference_id: str | None = None,
+        customer_id: str | None = None,
+        location_id: str | None = None,
+        postal_address: Mapping[str, str] | None = None,
+        direction: str = "IMPORT",
+        tariff_type: str = "COMMODITY",
+    ) -> ConnectToken:
+        """``POST /connect/tariff/token``: a single-use token for one Connect session."""
+        body: dict[str, Any] = {
+            "callback_uri": callback_uri,
+            "connect_web_uri": connect_web_uri,
+            "direction": direction,
+            "type": tariff_type,
+        }
+        optional = {
+            "customer_reference_id": customer_reference_id,
+            "customer_id": customer_id,
+            "location_id": location_id,
+            "postal_address": dict(postal_address) if postal_address else None,
+        }
+        body.update({key: value for key, value in optional.items() if value})
+        response = self._authorised("POST", "/connect/tariff/token", "create token", json=body)
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"create token: HTTP {response.status_code}")
+        payload = self._json(response, "create token")
+        token = payload.get("connect_token") if isinstance(payload, dict) else None
+        if response.status_code != 200 or not isinstance(token, str) or not token:
+            raise UpstreamBadResponse(
+                f"create token: unexpected answer (HTTP {response.status_code})"
+            )
+        log.info("flatpeak created connect token %s", mask(token))
+        return ConnectToken(
+            connect_token=token,
+            expires_in=int(payload.get("expires_in") or 86400),
+            live_mode=bool(payload.get("live_mode")),
+        )
+
+    def exchange(self, connect_token: str) -> Exchange:
+        """``GET /connect/tariff/token``: the permanent ids once the session has completed."""
+        response = self._authorised(
+            "GET",
+            "/connect/tariff/token",
+            f"exchange {mask(connect_token)}",
+            params={"connect_token": connect_token},
+        )
+        if response.status_code == 404:
+            raise TokenNotFound("exchange: token not found")
+        if response.status_code == 422:
+            raise ExchangeNotReady("exchange: data not available yet")
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"exchange: HTTP {response.status_code}")
+        body = self._json(response, "exchange")
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise UpstreamBadResponse(f"exchange: unexpected answer (HTTP {response.status_code})")
+        if body.get("object") == "error":
+            raise ExchangeNotReady(f"exchange: {body.get('code', 'error')}")
+        if not body.get("location_id") and not body.get("customer_id"):
+            raise UpstreamBadResponse("exchange: no customer_id or location_id in the answer")
+        return Exchange(
+            customer_id=body.get("customer_id"),
+            location_id=body.get("location_id"),
+            customer_reference_id=body.get("customer_reference_id") or None,
+            location_reference_id=body.get("location_reference_id") or None,
+            complete_action=body.get("complete_action") or None,
+            is_tariff_processed=bool(body.get("is_tariff_processed")),
+            live_mode=bool(body.get("live_mode")),
+            raw=body,
+        )
+
+    # -- Connect -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        connect_token: str,
+        route: str,
+        *,
+        data: Mapping[str, Any] | None = None,
+        action: str | None = None,
+    ) -> PageObject | ConnectError:
+        """POST one step to Connect: the next page object, or the error Connect answered."""
+        body: dict[str, Any] = {"connect_token": connect_token, "route": route}
+        if data is not None:
+            body["data"] = dict(data)
+        if action is not None:
+            body["action"] = action
+        what = f"connect {route}" + (f" {action}" if action else "")
+        response = self._send(
+            "POST",
+            f"{self.connect_url}/",
+            what,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        payload = self._json(response, what)
+        # Connect's status codes are undocumented: branch on the body, as its own client does.
+        if isinstance(payload, dict) and payload.get("object") == "error":
+            if response.status_code >= 500 or payload.get("type") == "api_error":
+                raise UpstreamUnavailable(f"{what}: {payload.get('code', 'api_error')}")
+            return ConnectError(
+                code=str(payload.get("code") or "unknown_error"),
+                message=str(payload.get("message") or ""),
+                type=str(payload.get("type") or "invalid_request"),
+                request_id=payload.get("request_id"),
+                status=response.status_code,
+            )
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"{what}: HTTP {response.status_code}")
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("route"), str)
+            or not payload["route"]
+            or not isinstance(payload.get("data", {}), dict | None)
+            or not isinstance(payload.get("actions", []), list | None)
+        ):
+            raise UpstreamBadResponse(f"{what}: not a page object")
+        return payload
+
+    def restore(self, connect_token: str) -> PageObject | ConnectError:
+        """Start or resume the session: the current page. A pure read, so one retry is safe."""
+        try:
+            return self.submit(connect_token, "session_restore")
+        except UpstreamUnavailable:
+            time.sleep(0.1)
+            return self.submit(connect_token, "session_restore")

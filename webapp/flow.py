@@ -1,0 +1,441 @@
+"""The flow: show the current Connect page, take a step, and the two returns from elsewhere.
+
+Connect is the source of truth for where a customer is. A GET always resumes with
+``session_restore`` (so refresh, a second tab and the Back button show the current page, never a
+stale one); the session only caches the last page object, so a failed step can be shown again
+with the customer's typed values without another round trip.
+
+Plain form posts follow post/redirect/get; htmx posts get the page fragment straight back.
+Leaving the flow (provider login, completion) is always a whole-page navigation: ``HX-Redirect``
+for htmx, ``303`` otherwise.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from jinja2_fragments.flask import render_block
+from markupsafe import escape
+
+from webapp import results, sessions, tokens
+from webapp.flatpeak import (
+    AuthFailed,
+    ConnectError,
+    ExchangeNotReady,
+    FlatPeakClient,
+    FlatPeakError,
+    PageObject,
+    TokenNotFound,
+    UpstreamTimeout,
+    mask,
+)
+from webapp.pages import FORM_ERROR, Rerender, adapter_for, progress_for
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("flow", __name__, url_prefix="/connect")
+
+TOKEN_RE = re.compile(r"^cot_[A-Za-z0-9]{8,64}$")
+# Form fields that are plumbing, not the customer's answers.
+_PLUMBING = {"csrf_token", sessions.FLOW_FIELD, "route", "action"}
+# What a completed flow reports on the done page and to the partner frame.
+OUTCOMES = ("connected", "pending", "disconnected")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def client() -> FlatPeakClient:
+    return current_app.extensions["flatpeak"]
+
+
+def store() -> Any:
+    return current_app.extensions["connect_redis"]
+
+
+def is_htmx() -> bool:
+    """A fragment request: htmx, but not a boosted link or a history restore (those need the
+    whole document)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def valid_token(value: str | None) -> bool:
+    return bool(value) and bool(TOKEN_RE.match(str(value)))
+
+
+def same_token(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())
+
+
+def _personal(response: Response) -> Response:
+    """Flow responses hold personal data and depend on HX-Request: never cache them."""
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
+def navigate(url: str) -> Response:
+    """Leave the current document: a full-page navigation, also from htmx."""
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+    else:
+        response = redirect(url, 303)
+    return _personal(response)
+
+
+def fragment(template: str, context: dict[str, Any]) -> str:
+    """What htmx swaps in: the new ``<title>`` (htmx moves it to the head) and the page block."""
+    title = render_block(template, "title", **context).strip()
+    suffix = escape(_("Connect your tariff"))
+    return f"<title>{title} \u2013 {suffix}</title>" + render_block(template, "page", **context)
+
+
+def render_view(template: str, status: int = 200, **context: Any) -> Response:
+    """Render one of our own templates (``flow/*.html``) the same way as a Connect page."""
+    if is_htmx():
+        if status >= 400:
+            # htmx leaves error responses unswapped; send the browser to the page itself, where
+            # a plain GET re-evaluates the situation and renders it whole.
+            return navigate(url_for("flow.show"))
+        body = fragment(template, context)
+    else:
+        body = render_template(template, **context)
+    return _personal(make_response(body, status))
+
+
+def render_page(
+    page: PageObject,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """Render a Connect page object through its adapter: whole document or the page fragment."""
+    route = str(page.get("route") or "")
+    adapter = adapter_for(route)
+    if adapter is None:
+        return unknown_route(route)
+    query = request.args if request.method == "GET" else None
+    context = adapter.context(page, values, errors, query)
+    context["title"] = str(adapter.title)
+    context["progress"] = progress_for(route)
+    if is_htmx():
+        body = fragment(adapter.template, context)
+    else:
+        body = render_template(adapter.template, **context)
+    return _personal(make_response(body, status))
+
+
+def unknown_route(route: str) -> Response:
+    log.warning("connect answered a route we cannot render: %r", route[:80])
+    return render_view("flow/unknown_route.html", 502, route=route[:80])
+
+
+def entry() -> dict[str, Any]:
+    return dict(session.get("entry") or {})
+
+
+def expired() -> Response:
+    """The token is past its life (or unknown upstream): say so, and say what to do next."""
+    kind = entry().get("kind", "external")
+    return render_view("flow/expired.html", 410, partner_start=kind == "partner")
+
+
+def upstream_failed(exc: FlatPeakError, retry_url: str) -> Response:
+    """FlatPeak down, slow or answering garbage: a page that says so, with a retry."""
+    if isinstance(exc, AuthFailed):
+        log.error("flatpeak refused our credentials: check FLATPEAK_ACCOUNT_ID / FLATPEAK_API_KEY")
+    else:
+        log.warning("flatpeak unavailable: %s", exc)
+    status = 504 if isinstance(exc, UpstreamTimeout) else 503
+    return render_view(
+        "flow/unavailable.html", status, retry_url=retry_url, slow=isinstance(exc, UpstreamTimeout)
+    )
+
+
+def upstream_message(exc: FlatPeakError) -> str:
+    if isinstance(exc, UpstreamTimeout):
+        return _(
+            "The tariff service is taking too long to answer. Your answers are still here; "
+            "please try again in a moment."
+        )
+    return _("We couldn't reach the tariff service. Your answers are still here; please try again.")
+
+
+def with_query(url: str, **params: str) -> str:
+    """Add query parameters that are not already present (never duplicating ``fp_cot``)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {key for key, _value in query}
+    query += [(key, value) for key, value in params.items() if key not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def return_url_allowed(url: str | None) -> bool:
+    """Only our own paths and the configured partner return URLs: never an open redirect."""
+    if not url:
+        return False
+    if url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return True
+    return url in current_app.config["PARTNER_RETURN_URLS"]
+
+
+# -- responding to a page object -------------------------------------------------------------
+
+
+def respond(page: PageObject, *, after_post: bool = False) -> Response:
+    """Turn whatever Connect answered into the right response."""
+    route = str(page.get("route") or "")
+    data = page.get("data") if isinstance(page.get("data"), dict) else {}
+    if route == "session_redirect":
+        target = data.get("redirect_url") or data.get("redirect_uri")
+        if not isinstance(target, str) or not target.startswith(("https://", "http://")):
+            return unknown_route(route)
+        # The provider login needs the token to come back to us; it is FlatPeak's URL, not ours.
+        return navigate(with_query(target, fp_cot=session["token"]))
+    if route in ("session_complete", "complete_tariff"):
+        return complete(page)
+    if route == "error":
+        session["page"] = None
+        message = str(page.get("error_message") or "")[:300]
+        return render_view("flow/error.html", 502, message=message)
+    if adapter_for(route) is None:
+        return unknown_route(route)
+    session["page"] = page
+    if after_post and not is_htmx():
+        # Post/redirect/get; the GET shows this cached page once instead of asking again.
+        session["fresh"] = True
+        return _personal(redirect(url_for("flow.show"), 303))
+    return render_page(page)
+
+
+def complete(page: PageObject) -> Response:
+    """``session_complete``: exchange here when the callback is ours, else hand over."""
+    token = session["token"]
+    data = page.get("data") if isinstance(page.get("data"), dict) else {}
+    callback = str(data.get("callback_uri") or data.get("callback_url") or "")
+    if callback and not is_our_callback(callback):
+        # A token a partner created with its own callback: its backend exchanges the token.
+        log.info("flow %s completed; handing over to the token's own callback", mask(token))
+        sessions.end_flow()
+        return navigate(with_query(callback, fp_cot=token))
+    # Our own callback: finish right here, so the token never travels back through a URL.
+    return finish(token)
+
+
+def is_our_callback(url: str) -> bool:
+    parts = urlsplit(url)
+    ours = urlsplit(current_app.config["PUBLIC_URL"])
+    return (parts.scheme, parts.netloc) == (ours.scheme, ours.netloc) and parts.path == url_for(
+        "flow.callback"
+    )
+
+
+def finish(token: str) -> Response:
+    """Exchange the token, store the ids against the partner's customer reference, end the
+    flow, and send the customer on."""
+    redis_client = store()
+    context = tokens.recall(redis_client, token) or {}
+    flow_entry = entry() or dict(context.get("entry") or {})
+    session["completing"] = True
+    try:
+        exchanged = client().exchange(token)
+    except ExchangeNotReady:
+        # Connect has not completed this session after all: show where it really is.
+        session.pop("completing", None)
+        return navigate(url_for("flow.show"))
+    except TokenNotFound:
+        session.pop("completing", None)
+        return expired()
+    except FlatPeakError as exc:
+        return upstream_failed(exc, retry_url=url_for("flow.show"))
+    reference = (
+        flow_entry.get("customer_ref")
+        or exchanged.customer_reference_id
+        or exchanged.customer_id
+        or exchanged.location_id
+    )
+    results.save(
+        redis_client,
+        str(reference),
+        customer_id=exchanged.customer_id,
+        location_id=exchanged.location_id,
+        complete_action=exchanged.complete_action,
+        is_tariff_processed=exchanged.is_tariff_processed,
+        live_mode=exchanged.live_mode,
+    )
+    if exchanged.complete_action == "DISCONNECT":
+        outcome = "disconnected"
+    elif not exchanged.is_tariff_processed:
+        outcome = "pending"
+    else:
+        outcome = "connected"
+    tokens.update(redis_client, token, state="done", outcome=outcome)
+    log.info("flow %s completed: %s", mask(token), outcome)
+    return_url = flow_entry.get("return_url")
+    sessions.end_flow()
+    if return_url_allowed(return_url):
+        return navigate(with_query(str(return_url), connect=outcome))
+    return navigate(url_for("flow.done", outcome=outcome))
+
+
+def restore_or_fail(token: str) -> PageObject | Response:
+    """The current page from Connect, or the response that explains why there is none."""
+    try:
+        answer = client().restore(token)
+    except FlatPeakError as exc:
+        return upstream_failed(exc, retry_url=url_for("flow.show"))
+    if isinstance(answer, ConnectError):
+        if answer.token_expired or answer.token_unknown:
+            return expired()
+        log.warning("connect refused session_restore: %s", answer.code)
+        return render_view("flow/error.html", 502, message="")
+    return answer
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+@bp.get("/flow")
+def show() -> Response:
+    token = session.get("token")
+    if not token:
+        return render_view("flow/no_flow.html", 404)
+    if session.get("completing"):
+        # A completion whose exchange failed: retry it rather than resuming a finished session.
+        return finish(token)
+    cached = session.get("page")
+    if session.pop("fresh", False) and cached:
+        return render_page(cached)
+    answer = restore_or_fail(token)
+    if isinstance(answer, Response):
+        return answer
+    return respond(answer)
+
+
+def typed_values() -> dict[str, str]:
+    return {key: value for key, value in request.form.items() if key not in _PLUMBING}
+
+
+@bp.post("/flow")
+def step() -> Response:
+    token = session.get("token")
+    page = session.get("page")
+    if not token or not page:
+        return navigate(url_for("flow.show"))
+    posted_route = request.form.get("route", "")
+    if posted_route != page.get("route"):
+        # The cached page may be stale (another tab moved on): ask Connect where we are.
+        answer = restore_or_fail(token)
+        if isinstance(answer, Response):
+            return answer
+        if answer.get("route") != posted_route or adapter_for(posted_route) is None:
+            if adapter_for(str(answer.get("route"))) is None:
+                return respond(answer)
+            session["page"] = answer
+            notice = _(
+                "This page had moved on since that form was shown (perhaps in another tab), so "
+                "nothing was sent. Here is where your connection is now."
+            )
+            return render_page(answer, errors={FORM_ERROR: notice})
+        session["page"] = page = answer
+
+    route = str(page["route"])
+    adapter = adapter_for(route)
+    if adapter is None:
+        return unknown_route(route)
+    parsed = adapter.parse(page, request.form)
+    if isinstance(parsed, Rerender):
+        status = 422 if parsed.errors else 200
+        return render_page(page, values=parsed.values, errors=parsed.errors, status=status)
+
+    try:
+        answer = client().submit(token, route, data=parsed.data, action=parsed.action)
+    except FlatPeakError as exc:
+        log.warning("step %s failed upstream: %s", route, exc)
+        status = 504 if isinstance(exc, UpstreamTimeout) else 503
+        return render_page(
+            page,
+            values=typed_values(),
+            errors={FORM_ERROR: upstream_message(exc)},
+            status=status,
+        )
+    if isinstance(answer, ConnectError):
+        if answer.token_expired or answer.token_unknown:
+            return expired() if not is_htmx() else navigate(url_for("flow.show"))
+        if answer.route_mismatch:
+            return navigate(url_for("flow.show"))
+        field = adapter.field_for_error(answer.code)
+        message = adapter.message_for_error(answer.code, answer.message)
+        return render_page(page, values=typed_values(), errors={field: message}, status=422)
+    return respond(answer, after_post=True)
+
+
+@bp.get("/provider-return")
+def provider_return() -> Response:
+    """Back from the provider login with ``?fp_cot=``: resume, without the token in the URL.
+
+    The cookie may not have survived the trip (Safari iframe, an in-app browser), so a token we
+    know opens a fresh session for this browser; FlatPeak resumes by token either way.
+    """
+    token = request.args.get("fp_cot", "")
+    if not valid_token(token):
+        return render_view("flow/invalid_link.html", 400)
+    if same_token(session.get("token"), token):
+        session["page"] = None
+        return _personal(redirect(url_for("flow.show"), 303))
+    context = tokens.recall(store(), token)
+    if context is None:
+        return render_view("flow/invalid_link.html", 400)
+    launch = sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
+    return _personal(redirect(url_for("flow.show", launch=launch), 303))
+
+
+@bp.get("/callback")
+def callback() -> Response:
+    """The token's ``callback_uri``: validate ``fp_cot``, exchange, store, end the flow."""
+    token = request.args.get("fp_cot", "")
+    if not valid_token(token):
+        return render_view("flow/invalid_link.html", 400)
+    context = tokens.recall(store(), token)
+    if context and context.get("state") == "done":
+        # A refresh of the callback after completion: the ids are already stored.
+        if same_token(session.get("token"), token):
+            sessions.end_flow()
+        return navigate(url_for("flow.done", outcome=context.get("outcome") or "connected"))
+    if not same_token(session.get("token"), token):
+        if context is None:
+            return render_view("flow/invalid_link.html", 400)
+        # The session cookie did not come back: adopt the flow from the token we issued.
+        sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
+    return finish(token)
+
+
+@bp.get("/done")
+def done() -> Response:
+    outcome = request.args.get("outcome", "connected")
+    if outcome not in OUTCOMES:
+        outcome = "connected"
+    return render_view("flow/done.html", 200, outcome=outcome)

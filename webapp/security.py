@@ -1,0 +1,148 @@
+"""Response headers, CSRF protection and secret masking in logs.
+
+The app is embedded in partner iframes, so the usual one-liners do not fit: ``X-Frame-Options``
+cannot express an allowlist (we send ``frame-ancestors`` instead), and the session cookie has to be
+``SameSite=None``, which makes CSRF tokens mandatory on every POST (hidden field for plain forms,
+``X-CSRFToken`` header for htmx, both checked by Flask-WTF).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_wtf.csrf import CSRFProtect
+
+from webapp.config import origin_of
+
+csrf = CSRFProtect()
+
+# Connect tokens, bearer tokens, API keys, and the query parameters that carry them.
+_SECRET_PATTERNS = [
+    re.compile(r"\bcot_[A-Za-z0-9]+"),
+    re.compile(r"\bsk_(?:test|live)_[A-Za-z0-9_]+"),
+    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(?<=fp_cot=)[^&\s\"']+"),
+    re.compile(r"(?i)(?<=connect_token=)[^&\s\"']+"),
+    re.compile(r"(?i)(?<=\"bearer_token\": \")[^\"]+"),
+]
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    secret = match.group(0)
+    digest = hashlib.sha256(secret.encode()).hexdigest()[:6]
+    return f"{secret[:4]}…#{digest}"
+
+
+def mask_secrets(text: str) -> str:
+    """Replace every token or key in ``text`` with a short, non-reversible marker."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_mask_match, text)
+    return text
+
+
+class MaskingFilter(logging.Filter):
+    """Masks secrets in a record's final message (and traceback), for any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _mask_record(record)
+        return True
+
+
+def _mask_record(record: logging.LogRecord) -> None:
+    if getattr(record, "_secrets_masked", False):
+        return
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string must not lose the record
+        message = str(record.msg)
+    record.msg = mask_secrets(message)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = mask_secrets(logging.Formatter().formatException(record.exc_info))
+    if record.exc_text:
+        record.exc_text = mask_secrets(record.exc_text)
+    record._secrets_masked = True  # type: ignore[attr-defined]
+
+
+_previous_factory = None
+
+
+def install_log_masking() -> None:
+    """Mask secrets at record creation, so every handler (gunicorn's, pytest's, a log shipper's)
+    only ever sees masked text. A handler filter alone would miss handlers added later."""
+    global _previous_factory
+    if _previous_factory is not None:
+        return
+    _previous_factory = logging.getLogRecordFactory()
+    previous = _previous_factory
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    # urllib3 logs full URLs (with query strings) at DEBUG; keep it quiet whatever the root says.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def _sources(*groups: list[str]) -> str:
+    seen: list[str] = []
+    for group in groups:
+        for source in group:
+            if source and source not in seen:
+                seen.append(source)
+    return " ".join(seen)
+
+
+def content_security_policy(config: dict[str, Any], embeddable: bool) -> str:
+    """A strict CSP: our own scripts and styles only, no inline anything.
+
+    ``form-action`` must list every origin a form submission may end up on after redirects
+    (browsers check the whole chain): FlatPeak's hosts for the provider login and the partner
+    return URLs after completion.
+    """
+    upstream = [origin_of(config["FLATPEAK_API_URL"]), origin_of(config["FLATPEAK_CONNECT_URL"])]
+    flatpeak = ["https://*.flatpeak.com"]
+    returns = [origin_of(url) for url in config["PARTNER_RETURN_URLS"]]
+    partners = list(config["PARTNER_ORIGINS"])
+    ancestors = _sources(["'self'"], partners) if embeddable else "'none'"
+    directives = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src " + _sources(["'self'", "data:"], upstream, flatpeak, config["CSP_EXTRA_IMG_SRC"]),
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action "
+        + _sources(["'self'"], upstream, flatpeak, returns, config["CSP_EXTRA_FORM_ACTION"]),
+        "frame-ancestors " + ancestors,
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+    return "; ".join(directives)
+
+
+def _set_headers(response: Response) -> Response:
+    config = current_app.config
+    embeddable = response.mimetype == "text/html" or request.blueprint in ("flow", "entry")
+    response.headers["Content-Security-Policy"] = content_security_policy(config, embeddable)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-site"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    # Never X-Frame-Options: it cannot allow a list of partner origins, frame-ancestors can.
+    response.headers.pop("X-Frame-Options", None)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    install_log_masking()
+    csrf.init_app(app)
+    app.after_request(_set_headers)

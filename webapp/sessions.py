@@ -1,0 +1,168 @@
+"""Server-side sessions on Redis, the cookie attributes an iframe needs, and the cookie-less path.
+
+Flask-Session 0.8 holds the session in Redis and puts only a random id in the cookie. Two gaps are
+filled here:
+
+* It drops ``Partitioned`` from the cookie (pallets-eco/flask-session#273); CHIPS is what keeps
+  the session alive in a partner iframe when third-party cookies are blocked in Chrome.
+* Safari (and strict privacy settings anywhere) sends no cookie to an iframe at all. Each flow
+  therefore has a *flow handle*: a random id bound to the session in Redis with a short TTL, sent
+  back by every htmx request (``X-Connect-Flow`` header) and every form (hidden ``flow`` field).
+  When the cookie is missing, the session is opened from the handle, never from the URL.
+  The one navigation that cannot carry a header or a field, the redirect from an entry point to
+  the first page, carries a *launch code* instead: single use, valid for two minutes, useless
+  once the page has loaded.
+
+The session stays tiny: the connect token, how the flow was entered, the last page object (so a
+failed step can re-render without calling upstream) and the flow handle. FlatPeak remains the
+source of truth for where the flow is.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import redis
+from flask import Flask, Request, Response, current_app, session
+from flask_session.base import ServerSideSession
+from flask_session.redis import RedisSessionInterface
+
+FLOW_HEADER = "X-Connect-Flow"
+FLOW_FIELD = "flow"
+LAUNCH_PARAM = "launch"
+
+_FLOW_PREFIX = "connect:flow:"
+_LAUNCH_PREFIX = "connect:launch:"
+# Session keys owned by this module and the flow; everything else (e.g. the CSRF secret) is kept
+# across a session id regeneration.
+FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin")
+
+
+def _is_handle(value: str | None) -> bool:
+    if not value or not 16 <= len(value) <= 64:
+        return False
+    return value.replace("-", "").replace("_", "").isalnum()
+
+
+class FlowSessionInterface(RedisSessionInterface):
+    """Flask-Session's Redis interface plus Partitioned cookies and the flow-handle fallback."""
+
+    def _load(self, sid: str) -> ServerSideSession | None:
+        data = self._retrieve_session_data(self._get_store_id(sid))
+        return self.session_class(data, sid=sid) if data is not None else None
+
+    def _sid_for(self, prefix: str, value: str | None, *, consume: bool = False) -> str | None:
+        if not _is_handle(value):
+            return None
+        key = prefix + str(value)
+        raw = self.client.getdel(key) if consume else self.client.get(key)
+        if not raw:
+            return None
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        opened = super().open_session(app, request)
+        launch = request.args.get(LAUNCH_PARAM) if request.method == "GET" else None
+        # A launch code is single use whether or not the cookie made it unnecessary.
+        launch_sid = self._sid_for(_LAUNCH_PREFIX, launch, consume=True) if launch else None
+        if opened:
+            return opened
+        handle = request.headers.get(FLOW_HEADER)
+        if (
+            not handle
+            and request.method == "POST"
+            and request.mimetype
+            in (
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            )
+        ):
+            handle = request.form.get(FLOW_FIELD)
+        for sid in (self._sid_for(_FLOW_PREFIX, handle), launch_sid):
+            if sid:
+                restored = self._load(sid)
+                if restored is not None and restored.get(FLOW_FIELD):
+                    restored.opened_without_cookie = True  # type: ignore[attr-defined]
+                    return restored
+        return opened
+
+    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        super().save_session(app, session, response)
+        handle = session.get(FLOW_FIELD) if session else None
+        if handle and session.modified:
+            # Keep the handle alive exactly as long as the session it opens.
+            self.client.set(_FLOW_PREFIX + handle, session.sid, ex=app.config["FLOW_HANDLE_TTL"])
+        if not self.get_cookie_partitioned(app):
+            return
+        prefix = self.get_cookie_name(app) + "="
+        cookies = response.headers.getlist("Set-Cookie")
+        if not any(cookie.startswith(prefix) for cookie in cookies):
+            return
+        del response.headers["Set-Cookie"]
+        for cookie in cookies:
+            if cookie.startswith(prefix) and "Partitioned" not in cookie:
+                cookie += "; Partitioned"
+            response.headers.add("Set-Cookie", cookie)
+
+
+def _interface() -> FlowSessionInterface:
+    return current_app.session_interface  # type: ignore[return-value]
+
+
+def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | None = None) -> str:
+    """Bind a new flow to this browser: new session id (against fixation), new handle.
+
+    Returns a launch code for the redirect to the first page.
+    """
+    interface = _interface()
+    old_handle = session.get(FLOW_FIELD)
+    if old_handle:
+        interface.client.delete(_FLOW_PREFIX + old_handle)
+    for key in FLOW_KEYS:
+        session.pop(key, None)
+    interface.regenerate(session)  # type: ignore[arg-type]
+    session.permanent = True
+    session["token"] = connect_token
+    session["entry"] = dict(entry)
+    session[FLOW_FIELD] = secrets.token_urlsafe(24)
+    if embed_origin:
+        session["embed_origin"] = embed_origin
+    return new_launch_code()
+
+
+def new_launch_code() -> str:
+    """A single-use code that opens the current session on the next GET, for two minutes."""
+    interface = _interface()
+    code = secrets.token_urlsafe(24)
+    session.modified = True
+    interface.client.set(
+        _LAUNCH_PREFIX + code,
+        session.sid,
+        ex=current_app.config["LAUNCH_CODE_TTL"],  # type: ignore[attr-defined]
+    )
+    return code
+
+
+def end_flow() -> None:
+    """Forget the flow: delete the handle and the session (Flask-Session drops the cookie)."""
+    handle = session.get(FLOW_FIELD)
+    if handle:
+        _interface().client.delete(_FLOW_PREFIX + handle)
+    # An empty, modified session makes Flask-Session delete the Redis key and the cookie.
+    session.clear()
+    session.modified = True
+
+
+def flow_handle() -> str | None:
+    return session.get(FLOW_FIELD) if session else None
+
+
+def init_app(app: Flask, client: redis.Redis) -> None:
+    app.session_interface = FlowSessionInterface(
+        app,
+        client=client,
+        key_prefix=app.config["SESSION_KEY_PREFIX"],
+        permanent=app.config["SESSION_PERMANENT"],
+        serialization_format=app.config["SESSION_SERIALIZATION_FORMAT"],
+    )
