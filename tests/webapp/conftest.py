@@ -1,0 +1,301 @@
+"""Fixtures for the web-app core: the app pointed at the session's real redis-server and sandbox,
+and a small form-driven "browser" that walks a flow the way a customer without JavaScript does
+(read the page, fill the form it shows, press a button, follow the redirects).
+
+Nothing is mocked: the app talks to the sandbox over HTTP, sessions live in Redis, and every
+form post carries the CSRF token and flow handle the page rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import RedisServer, SandboxServer
+from webapp import create_app
+
+APP_DB = 3
+PUBLIC_URL = "http://localhost"
+PARTNER_ORIGIN = "https://partner.example"
+PARTNER_RETURN = "https://partner.example/connected"
+TEST_SECRET = "test-only-secret-key-0123456789abcdef0123456789"
+
+GB_ADDRESS = {
+    "address_line1": "1 Test Street",
+    "city": "London",
+    "post_code": "SW1A 1AA",
+    "country_code": "GB",
+}
+
+
+def app_config(redis_server: RedisServer, sandbox: SandboxServer, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "REDIS_URL": redis_server.url(APP_DB),
+        "FLATPEAK_API_URL": sandbox.url,
+        "FLATPEAK_CONNECT_URL": sandbox.url,
+        "FLATPEAK_ACCOUNT_ID": sandbox.account_id,
+        "FLATPEAK_API_KEY": sandbox.api_key,
+        "PUBLIC_URL": PUBLIC_URL,
+        "PARTNER_ORIGINS": [PARTNER_ORIGIN],
+        "PARTNER_RETURN_URLS": [PARTNER_RETURN],
+        **extra,
+    }
+
+
+@pytest.fixture
+def app(redis_server: RedisServer, sandbox: SandboxServer) -> Iterator[Flask]:
+    redis_server.client(APP_DB).flushdb()
+    yield create_app(app_config(redis_server, sandbox))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_redis(redis_server: RedisServer) -> redis.Redis:
+    return redis_server.client(APP_DB)
+
+
+# -- reading pages ---------------------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[tuple[str, str]] = field(default_factory=list)
+    radios: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, name: str) -> str | None:
+        return next((value for key, value in self.fields if key == name), None)
+
+
+class _FormParser(HTMLParser):
+    """Collects forms with their fields as a browser would submit them by default."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+        self.route: str | None = None
+        self.state: str | None = None
+        self._select: str | None = None
+        self._select_value: str | None = None
+        self._select_first: str | None = None
+
+    @property
+    def _form(self) -> Form | None:
+        return self.forms[-1] if self.forms and self.forms[-1].method else None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        if "data-route" in a and self.route is None:
+            self.route = a["data-route"]
+        if "data-flow-state" in a and self.state is None:
+            self.state = a["data-flow-state"]
+        if tag == "form":
+            self.forms.append(Form(action=a.get("action", ""), method=a.get("method", "get")))
+            return
+        form = self.forms[-1] if self.forms else None
+        if form is None:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text").lower()
+            if kind in ("submit", "button", "image"):
+                form.buttons.append((a["name"], a.get("value", "")))
+            elif kind in ("radio", "checkbox"):
+                form.radios.setdefault(a["name"], []).append(a.get("value", "on"))
+                if "checked" in a:
+                    form.fields.append((a["name"], a.get("value", "on")))
+            else:
+                form.fields.append((a["name"], a.get("value", "")))
+        elif tag == "button" and a.get("type", "submit") == "submit" and a.get("name"):
+            form.buttons.append((a["name"], a.get("value", "")))
+        elif tag == "select" and a.get("name"):
+            self._select, self._select_value, self._select_first = a["name"], None, None
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in a:
+                self._select_value = value
+        elif tag == "textarea" and a.get("name"):
+            form.fields.append((a["name"], ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select and self.forms:
+            value = self._select_value if self._select_value is not None else self._select_first
+            self.forms[-1].fields.append((self._select, value or ""))
+            self._select = None
+
+
+@dataclass
+class Page:
+    status: int
+    url: str
+    html: str
+    headers: dict[str, str]
+
+    def __post_init__(self) -> None:
+        parser = _FormParser()
+        parser.feed(self.html)
+        self.forms = parser.forms
+        self.route = parser.route
+        self.state = parser.state
+
+    def form_with(self, *, button: tuple[str, str] | None = None, names: tuple[str, ...] = ()):
+        for form in self.forms:
+            if form.method.lower() != "post":
+                continue
+            if button and button not in form.buttons:
+                continue
+            present = {key for key, _ in form.fields} | set(form.radios)
+            if all(name in present for name in names):
+                return form
+        raise AssertionError(
+            f"no form with button={button} fields={names} on {self.route or self.url}:\n"
+            + "\n".join(f"  {f.action} {f.fields} {f.buttons}" for f in self.forms)
+        )
+
+    def text(self) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", self.html))
+
+
+class Browser:
+    """Walks the app like a customer: plain form posts (or htmx posts), following redirects,
+    including the hop out to the sandbox's provider login and back."""
+
+    def __init__(self, client: FlaskClient, *, htmx: bool = False) -> None:
+        self.client = client
+        self.htmx = htmx
+        self.page: Page | None = None
+        self.redirects: list[str] = []  # every Location / HX-Redirect the app answered
+        self.requested: list[str] = []  # every URL this browser asked the app for
+
+    # navigation
+    def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.requested.append(path)
+        headers = kwargs.pop("headers", {})
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def _is_app(self, url: str) -> bool:
+        return url.startswith("/") or url.startswith(PUBLIC_URL + "/")
+
+    def open(self, url: str, method: str = "GET", **kwargs: Any) -> Page:
+        for _hop in range(10):
+            if not self._is_app(url):
+                return self._external(url)
+            response = self._app_response(method, url, **kwargs)
+            target = response.headers.get("Location") or response.headers.get("HX-Redirect")
+            if target:
+                self.redirects.append(target)
+            if response.status_code in (301, 302, 303, 307, 308) or (
+                response.headers.get("HX-Redirect")
+            ):
+                url, method, kwargs = target, "GET", {}
+                continue
+            self.page = Page(
+                response.status_code,
+                url,
+                response.get_data(as_text=True),
+                dict(response.headers),
+            )
+            return self.page
+        raise AssertionError("redirect loop: " + " -> ".join(self.redirects[-10:]))
+
+    def _external(self, url: str) -> Page:
+        response = requests.get(url, allow_redirects=False, timeout=10)
+        self.page = Page(response.status_code, url, response.text, dict(response.headers))
+        return self.page
+
+    def get(self, url: str) -> Page:
+        return self.open(url)
+
+    def submit(
+        self,
+        fields: dict[str, str] | None = None,
+        *,
+        button: tuple[str, str] | None = None,
+        form: Form | None = None,
+    ) -> Page:
+        """Fill the page's form and press ``button`` (or submit it without one)."""
+        assert self.page is not None
+        fields = fields or {}
+        form = form or self.page.form_with(button=button, names=tuple(fields))
+        data: dict[str, Any] = {}
+        for key, value in form.fields:
+            data.setdefault(key, value)
+        data.update(fields)
+        if button:
+            data[button[0]] = button[1]
+        if not self._is_app(self.page.url) or not self._is_app(form.action or "/"):
+            return self._external_post(form, data)
+        headers = {"HX-Request": "true"} if self.htmx else {}
+        return self.open(form.action or self.page.url, "POST", data=data, headers=headers)
+
+    def _external_post(self, form: Form, data: dict[str, Any]) -> Page:
+        assert self.page is not None
+        base = urlsplit(self.page.url)
+        action = (
+            form.action if "://" in form.action else f"{base.scheme}://{base.netloc}{form.action}"
+        )
+        response = requests.post(action, data=data, allow_redirects=False, timeout=10)
+        location = response.headers.get("Location")
+        if location:
+            return self.open(location)
+        self.page = Page(response.status_code, action, response.text, dict(response.headers))
+        return self.page
+
+    # steps by intent
+    def action(self, name: str) -> Page:
+        return self.submit(button=("action", name))
+
+    def provider(self, display_name: str) -> Page:
+        """Press the provider's button on provider_select."""
+        return self.submit(button=("provider_id", self.button_value("provider_id", display_name)))
+
+    def tariff(self, name: str) -> Page:
+        return self.submit(button=("tariff_id", self.button_value("tariff_id", name)))
+
+    def button_value(self, field_name: str, label: str) -> str:
+        """The value of the ``field_name`` button whose visible text contains ``label``."""
+        assert self.page is not None
+        pattern = re.compile(
+            r"<button[^>]*name=\"" + field_name + r"\"[^>]*value=\"([^\"]+)\"[^>]*>(.*?)</button>",
+            re.S,
+        )
+        for value, inner in pattern.findall(self.page.html):
+            if label in re.sub(r"<[^>]+>", " ", inner).replace("&amp;", "&"):
+                return value
+        raise AssertionError(f"no {field_name} button for {label!r} on {self.page.route}")
+
+    def provider_login(self, outcome: str) -> Page:
+        """On the sandbox's provider login page, choose approve / pending / fail / skip."""
+        assert self.page is not None and not self._is_app(self.page.url), self.page.url
+        return self.submit(button=("outcome", outcome))
+
+
+@pytest.fixture
+def browser(client: FlaskClient) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def htmx_browser(client: FlaskClient) -> Browser:
+    return Browser(client, htmx=True)
