@@ -39,4 +39,5 @@ def display_text(major: Any, unit: RateUnit) -> str:
     value = to_display(major, unit)
     if value is None or value == 0:
         return ""
-    return format(value, "f")
+    # normalize() drops trailing zeros (24.500 -> 24.5); "f" keeps 1E+1 as "10".
+    return format(value.normalize(), "f")
