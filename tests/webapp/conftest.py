@@ -185,6 +185,7 @@ class Browser:
         self.page: Page | None = None
         self.redirects: list[str] = []  # every Location / HX-Redirect the app answered
         self.requested: list[str] = []  # every URL this browser asked the app for
+        self.history: list[Page] = []  # every page of ours this browser was shown
 
     # navigation
     def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -216,6 +217,7 @@ class Browser:
                 response.get_data(as_text=True),
                 dict(response.headers),
             )
+            self.history.append(self.page)
             return self.page
         raise AssertionError("redirect loop: " + " -> ".join(self.redirects[-10:]))
 
