@@ -185,11 +185,16 @@ class Auditor:
     def screenshot(self, state: str, width: int) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{slug(self.test_name)}--{slug(state)}--{width}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        # caret="initial": hiding the caret leaves empty style="" attributes on inputs, which
+        # htmx then copies on swap and the app's CSP (rightly) refuses.
+        self.page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     def assert_clean(self) -> None:
-        assert not self.problems, (
-            f"{len(self.problems)} problem(s) on {len(self.states)} page state(s):\n  "
-            + "\n  ".join(self.problems)
+        """Fail with every audit finding, plus the script errors and CSP refusals the browser
+        reported on the audited page (``page.e2e_errors``, set by the ``open_page`` fixture)."""
+        problems = self.problems + [f"[browser] {e}" for e in getattr(self.page, "e2e_errors", [])]
+        assert not problems, (
+            f"{len(problems)} problem(s) on {len(self.states)} page state(s):\n  "
+            + "\n  ".join(problems)
         )

@@ -98,13 +98,21 @@ def app_factory(
 
 
 def _watch(page: Page, errors: list[str]) -> None:
-    """Collect script errors and CSP refusals: a strict-CSP app must produce none."""
+    """Collect script errors, CSP refusals and failed sub-resources: the app must have none."""
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on(
         "console",
         lambda msg: (
-            errors.append(f"console.{msg.type}: {msg.text}")
-            if msg.type == "error" and "favicon" not in msg.text
+            errors.append(f"console.{msg.type} at {page.url}: {msg.text[:200]}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"HTTP {r.status} for {r.request.resource_type} {r.url}")
+            if r.status >= 400 and r.request.resource_type not in ("document", "fetch", "xhr")
             else None
         ),
     )

@@ -32,7 +32,6 @@ def test_demo_partner_page_starts_a_flow(open_page, auditor, app_server) -> None
     page.locator("#page input[name=route]").first.wait_for(state="attached")
     assert flow.route() in ("postal_address_capture", "provider_select"), flow.route()
     assert "fp_cot" not in page.url
-    assert not page.e2e_errors, page.e2e_errors
     audit.assert_clean()
 
 
@@ -45,7 +44,6 @@ def test_email_link_starts_a_flow(open_page, auditor, signed_start_url) -> None:
     assert flow.route() in ("postal_address_capture", "provider_select"), flow.route()
     assert "/start/" not in page.url, "the signed link is replaced by the flow URL"
     audit.check(f"email-link-{flow.route()}")
-    assert not page.e2e_errors, page.e2e_errors
     audit.assert_clean()
 
 
