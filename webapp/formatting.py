@@ -119,8 +119,14 @@ def format_time_of_day(value: Any) -> str:
 
 
 def format_time_range(start: Any, end: Any) -> str:
-    """ "07:00 to 23:00" in the customer's locale and the rate's own offset."""
-    return _("%(start)s to %(end)s", start=format_time_of_day(start), end=format_time_of_day(end))
+    """ "07:00 to 23:00" in the customer's locale and the rate's own offset. An end at 00:00 is
+    the end of the day, so it reads "midnight" rather than a time that looks like the start."""
+    end_moment = parse_datetime(end) if isinstance(end, str) else end
+    if isinstance(end_moment, datetime | time) and (end_moment.hour, end_moment.minute) == (0, 0):
+        end_text = _("midnight")
+    else:
+        end_text = format_time_of_day(end)
+    return _("%(start)s to %(end)s", start=format_time_of_day(start), end=end_text)
 
 
 def country_name(code: Any) -> str:
