@@ -1,0 +1,104 @@
+"""Headers, cookie attributes and CSRF, checked on real responses."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import RedisServer, SandboxServer
+from tests.webapp.conftest import PARTNER_ORIGIN, PARTNER_RETURN, app_config
+from webapp import create_app
+from webapp.security import mask_secrets
+
+
+def test_strict_csp_with_partner_frame_ancestors(client: FlaskClient, sandbox) -> None:
+    response = client.get("/")
+    csp = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["Content-Security-Policy"].split(";")
+    )
+    assert csp["script-src"] == "'self'"
+    assert csp["style-src"] == "'self'"
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert csp["frame-ancestors"] == f"'self' {PARTNER_ORIGIN}"
+    # Form posts may end on the provider login (FlatPeak) or the partner's return URL.
+    assert sandbox.url in csp["form-action"]
+    assert "https://partner.example" in csp["form-action"]
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_non_html_responses_cannot_be_framed(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_secure_cookie_attributes_over_https(
+    redis_server: RedisServer, sandbox: SandboxServer
+) -> None:
+    app = create_app(app_config(redis_server, sandbox, PUBLIC_URL="https://connect.example"))
+    client = app.test_client()
+    response = client.get("/", base_url="https://connect.example")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-"))
+    attributes = {part.strip().split("=")[0] for part in cookie.split(";")}
+    assert {"Secure", "HttpOnly", "Partitioned"} <= attributes
+    assert "SameSite=None" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie
+
+
+def test_plain_http_dev_falls_back_to_lax_cookie(client: FlaskClient) -> None:
+    cookie = client.get("/").headers["Set-Cookie"]
+    assert cookie.startswith("fpconnect=")
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie and "HttpOnly" in cookie
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
+    client.get("/")
+    response = client.post("/demo/start", data={"mode": "connect"})
+    assert response.status_code == 400
+    assert "could not be checked" in response.get_data(as_text=True)
+
+
+def test_csrf_token_accepted_from_the_htmx_header(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post("/demo/start", headers={"X-CSRFToken": token})
+    assert response.status_code == 303
+
+
+def test_production_return_url_is_allowlisted(app: Flask) -> None:
+    from webapp.flow import return_url_allowed
+
+    with app.test_request_context():
+        assert return_url_allowed(PARTNER_RETURN)
+        assert return_url_allowed("/")
+        assert not return_url_allowed("https://evil.example/")
+        assert not return_url_allowed("//evil.example/")
+        assert not return_url_allowed("/\\evil.example")
+        assert not return_url_allowed(PARTNER_RETURN + ".evil.example")
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("token cot_0123456789abcdef01234567 expired", "cot_0123456789abcdef01234567"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def", "eyJhbGciOiJIUzI1NiJ9.abc.def"),
+        ("key sk_live_abcdef0123456789", "sk_live_abcdef0123456789"),
+        ("GET /connect?fp_cot=whatever-value&x=1", "whatever-value"),
+    ],
+)
+def test_mask_secrets(line: str, secret: str) -> None:
+    masked = mask_secrets(line)
+    assert secret not in masked
+    assert "…#" in masked
+
+
+def test_log_records_are_masked_for_every_handler(app: Flask, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    logging.getLogger("anything").info("bearer %s", "Bearer abcdefghijklmnop")
+    assert "abcdefghijklmnop" not in caplog.text
