@@ -84,6 +84,12 @@ CONNECTED, PENDING_STATUS, FAILED_STATUS, DISCONNECTED = (
 
 ADDRESS_KEYS = ("address_line1", "address_line2", "city", "state", "post_code", "country_code")
 NO_END_DATE = "0001-01-01T00:00:00Z"
+EMPTY_ADVANCED = {
+    "market_rates": False,
+    "contract_start_date": None,
+    "contract_end_date": None,
+    "schedule": [],
+}
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$")
 _DATE_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
@@ -272,7 +278,7 @@ def _page_data(session: dict[str, Any], options: Options) -> dict[str, Any]:
         return {
             "currency_code": currency(session),
             "provider": provider,
-            "tariff": tariff.get("advanced") or {"market_rates": False, "schedule": []},
+            "tariff": tariff.get("advanced") or EMPTY_ADVANCED,
         }
     if route == MARKET_SURCHARGE:
         data: dict[str, Any] = {
