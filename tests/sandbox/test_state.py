@@ -1,0 +1,87 @@
+"""State lives in Redis: a restarted sandbox and several worker processes serve one flow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.conftest import (
+    ROOT,
+    SANDBOX_ACCOUNT_ID,
+    SANDBOX_API_KEY,
+    SandboxServer,
+    free_port,
+    stop,
+    wait_for_http,
+)
+from tests.sandbox.conftest import NORTHWIND, NORTHWIND_E7, VOLTAIC, Connect
+
+
+def test_restart_mid_flow(sandbox_factory, http):
+    first = sandbox_factory()
+    flow = Connect(first, http)
+    flow.pick(VOLTAIC)
+    flow.provider_login("approve")
+    stop(first.proc)  # the sandbox dies while the customer is on the provider's site
+    second = sandbox_factory()
+    flow.server = second
+    page = flow.restore()
+    assert page["route"] == "summary_tou_confirm"
+    flow.step("summary_tou_confirm", action="SAVE")
+    assert flow.exchange().json()["complete_action"] == "SAVE"  # the bearer survived too
+
+
+@pytest.fixture
+def gunicorn_sandbox(redis_server):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SANDBOX_REDIS_URL": redis_server.url(1),
+        "SANDBOX_ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
+        "SANDBOX_API_KEY": SANDBOX_API_KEY,
+        "SANDBOX_PUBLIC_URL": url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "sandbox.app:create_app()"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"{url}/_sandbox/health", proc)
+        yield SandboxServer(url=url, proc=proc, redis_url=redis_server.url(1))
+    finally:
+        stop(proc)
+
+
+def test_two_gunicorn_workers_serve_one_flow(gunicorn_sandbox, http):
+    # A fresh connection per request spreads requests over both workers.
+    http.headers["Connection"] = "close"
+    flow = Connect(gunicorn_sandbox, http)
+    flow.pick(NORTHWIND)
+    for _ in range(5):
+        assert flow.restore()["route"] == "tariff_select"
+    flow.step("tariff_select", data={"tariff": {"id": NORTHWIND_E7}})
+    flow.step("contract_term_capture")
+    flow.step("summary_tou_confirm", action="SAVE")
+    assert flow.exchange().status_code == 200
+
+
+def test_concurrent_double_submit_steps_once(sandbox, http):
+    flow = Connect(sandbox, http)
+    flow.pick(NORTHWIND)
+    body = {"connect_token": flow.token, "route": "tariff_select",
+            "data": {"tariff": {"id": NORTHWIND_E7}}}  # fmt: skip
+
+    def post(_: int) -> dict:
+        return requests.post(f"{sandbox.url}/", json=body, timeout=10).json()
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(post, range(4)))
+    routes = sorted(a.get("route") or a["code"] for a in answers)
+    assert routes == ["contract_term_capture", "route_invalid", "route_invalid", "route_invalid"]
