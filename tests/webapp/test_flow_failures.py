@@ -1,0 +1,155 @@
+"""When things go wrong mid-flow: upstream down, slow or answering garbage; Connect validation
+errors; a route we cannot render; a form from a stale tab. Nothing typed is lost."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import RedisServer
+from tests.webapp.conftest import GB_ADDRESS, Browser, app_config
+from webapp import create_app
+
+
+def started(client: FlaskClient) -> Browser:
+    browser = Browser(client)
+    browser.get("/")
+    browser.submit(button=("mode", "connect"))
+    return browser
+
+
+def faulty_app(redis_server: RedisServer, sandbox_factory, **faults: str) -> Flask:
+    """The same app (same Redis, same secret) talking to a sandbox that misbehaves."""
+    bad = sandbox_factory(**faults)
+    config = app_config(redis_server, bad, FLATPEAK_READ_TIMEOUT=0.5)
+    return create_app(config)
+
+
+def move_session(source: FlaskClient, target: FlaskClient) -> None:
+    target.set_cookie("fpconnect", source.get_cookie("fpconnect").value)
+
+
+@pytest.mark.parametrize(
+    ("faults", "status"),
+    [
+        ({"SANDBOX_FAULT_ERROR_RATE": "1"}, 503),
+        ({"SANDBOX_FAULT_GARBAGE_RATE": "1"}, 503),
+        ({"SANDBOX_FAULT_DROP_RATE": "1"}, 503),
+        ({"SANDBOX_FAULT_LATENCY_MS": "1500"}, 504),
+    ],
+)
+def test_step_failure_keeps_typed_values_and_retry_succeeds(
+    client: FlaskClient, redis_server: RedisServer, sandbox_factory, faults, status
+) -> None:
+    browser = started(client)
+    bad_client = faulty_app(redis_server, sandbox_factory, **faults).test_client()
+    move_session(client, bad_client)
+    bad = Browser(bad_client)
+    bad.page = browser.page
+    typed = {**GB_ADDRESS, "address_line1": "1 Test Street, Flat 2"}
+    page = bad.submit(typed)
+    assert page.status == status
+    assert page.route == "postal_address_capture"
+    assert page.form_with(names=("address_line1",)).value("address_line1") == typed["address_line1"]
+    assert "Your answers are still here" in page.html or "taking too long" in page.html
+    assert "Traceback" not in page.html
+    # The retry, once FlatPeak is back, goes through from the same page.
+    browser.page = page
+    assert browser.submit(typed).route == "provider_select"
+
+
+def test_refresh_while_upstream_is_down_says_so_with_a_retry(
+    client: FlaskClient, redis_server: RedisServer, sandbox_factory
+) -> None:
+    started(client)
+    bad_client = faulty_app(
+        redis_server, sandbox_factory, SANDBOX_FAULT_ERROR_RATE="1"
+    ).test_client()
+    move_session(client, bad_client)
+    page = Browser(bad_client).get("/connect/flow")
+    assert page.status == 503 and page.state == "unavailable"
+    assert 'href="/connect/flow"' in page.html
+    assert Browser(client).get("/connect/flow").route == "postal_address_capture"
+
+
+def test_partner_start_while_upstream_is_down(redis_server: RedisServer, sandbox_factory) -> None:
+    bad = faulty_app(redis_server, sandbox_factory, SANDBOX_FAULT_ERROR_RATE="1")
+    browser = Browser(bad.test_client())
+    browser.get("/")
+    page = browser.submit(button=("mode", "connect"))
+    assert page.status == 503 and page.state == "unavailable"
+
+
+@pytest.mark.parametrize(
+    ("typed", "marker", "message"),
+    [
+        # Caught by Connect (timezone_not_found concerns the whole address: the page summary).
+        ({"post_code": "XX0 0XX"}, 'id="error-summary"', "Unable to detect location timezone"),
+        # Caught by us first, with Connect's own wording, next to the field.
+        ({"city": ""}, 'id="f-city-error"', "City name is required."),
+    ],
+)
+def test_connect_validation_error_shows_inline_with_typed_values(
+    client: FlaskClient, typed, marker, message
+) -> None:
+    browser = started(client)
+    values = {**GB_ADDRESS, **typed}
+    page = browser.submit(values)
+    assert page.status == 422
+    form = page.form_with(names=tuple(GB_ADDRESS))
+    for name, value in values.items():
+        assert form.value(name) == value
+    assert marker in page.html
+    assert message in page.html
+
+
+def test_unknown_route_gets_a_clear_page(client: FlaskClient) -> None:
+    started(client)
+    with client.session_transaction() as session:
+        session["page"] = {"route": "mystery_route", "data": {}}
+        session["fresh"] = True
+    response = client.get("/connect/flow")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 502
+    assert "mystery_route" in text and 'data-flow-state="unknown-route"' in text
+
+
+def test_legacy_error_route_gets_an_error_page(app: Flask, client: FlaskClient) -> None:
+    started(client)
+    with app.test_request_context():
+        from webapp.flow import respond
+
+        with client.session_transaction() as session:
+            token = session["token"]
+        from flask import session as flask_session
+
+        flask_session["token"] = token
+        response = respond({"route": "error", "error_code": "x", "error_message": "Broken."})
+    assert response.status_code == 502
+    assert "Broken." in response.get_data(as_text=True)
+
+
+def test_stale_form_shows_the_current_page_with_a_notice(client: FlaskClient) -> None:
+    browser = started(client)
+    stale = browser.page
+    browser.submit(GB_ADDRESS)  # the flow moves on to provider_select
+    browser.page = stale
+    page = browser.submit(GB_ADDRESS)  # the old tab posts its address form again
+    assert page.route == "provider_select"
+    assert "nothing was sent" in page.html
+
+
+def test_refresh_and_second_tab_show_the_current_page(client: FlaskClient) -> None:
+    browser = started(client)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    assert Browser(client).get("/connect/flow").route == "tariff_select"
+    assert Browser(client).get("/connect/flow").route == "tariff_select"
+
+
+def test_no_flow(client: FlaskClient) -> None:
+    page = Browser(client).get("/connect/flow")
+    assert page.status == 404 and page.state == "no-flow"
+    response = client.post("/connect/flow", data={})
+    assert response.status_code == 400  # no CSRF token: refused before anything else
