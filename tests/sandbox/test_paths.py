@@ -16,6 +16,7 @@ from tests.sandbox.conftest import (
     NORTHWIND_FIXED,
     TIDAL,
     VOLTAIC,
+    Connect,
 )
 
 
@@ -371,3 +372,37 @@ def test_other_countries_have_their_currency_and_timezone(connect, address, curr
     assert page["data"]["currency_code"] == currency
     offset = page["data"]["rates"]["today"][0]["valid_from"][-6:]
     assert offset in (("-06:00", "-05:00") if currency == "USD" else ("+01:00", "+02:00"))
+
+
+def test_provider_login_page_is_plain_accessible_html(connect, http):
+    flow = connect()
+    flow.pick(VOLTAIC)
+    page = http.get(flow.last["data"]["redirect_url"], timeout=10)
+    assert page.headers["Content-Type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="en">' in html and 'name="viewport"' in html
+    assert "<h1>Sign in to Voltaic Direct</h1>" in html
+    assert "<script" not in html  # works without JavaScript
+    for outcome in ("approve", "pending", "fail", "skip"):
+        assert f'<button type="submit" name="outcome" value="{outcome}"' in html
+    bad = http.post(flow.last["data"]["redirect_url"].split("?")[0],
+                    data={"fp_cot": flow.token, "outcome": "maybe"}, timeout=10)  # fmt: skip
+    assert bad.status_code == 400 and "Unknown outcome" in bad.text
+    assert flow.restore()["route"] == "session_redirect"
+
+
+def test_advanced_capture_when_offered(sandbox_factory, http):
+    server = sandbox_factory(SANDBOX_OFFER_ADVANCED="1")
+    flow = Connect(server, http)
+    page = flow.pick(HEARTH)
+    assert page["data"]["options"] == ["FIXED", "TIME_OF_DAY", "ADVANCED"]
+    page = flow.step("tariff_structure_select", data={"options": ["ADVANCED"]})
+    assert page["route"] == "rate_advanced_capture"
+    tariff = {"market_rates": False, "schedule": [{"months": ["All"], "days_and_hours": [
+        {"days": ["All"], "hours": [{"valid_from": "00:00:00", "valid_to": "00:00:00",
+                                     "rate": [{"fixed": 0.2345}]}]}]}]}  # fmt: skip
+    assert flow.error("rate_advanced_capture", data={"tariff": {}})["code"] == "data_json_invalid"
+    page = flow.step("rate_advanced_capture", data={"tariff": tariff})
+    assert page["route"] == "tariff_name_capture"
+    flow.step("tariff_name_capture", data={"tariff": {"name": "Complex"}})
+    assert flow.step("contract_term_capture")["data"]["cost"] == 0.2345
