@@ -96,3 +96,43 @@ def test_launch_code_works_once(client: FlaskClient) -> None:
     client.delete_cookie("fpconnect")
     second = client.get(location)
     assert second.status_code == 404
+
+
+def test_provider_return_without_the_cookie_resumes_from_the_token(client: FlaskClient) -> None:
+    browser = _started(client)
+    browser.submit(GB_ADDRESS)
+    page = browser.provider("Voltaic Direct")
+    assert "/provider-login/" in page.url
+    client.delete_cookie("fpconnect")  # e.g. the provider login opened in another browser
+    page = browser.provider_login("approve")
+    assert page.route in ("summary_fixed_confirm", "summary_tou_confirm")
+
+
+def test_callback_without_the_cookie_exchanges_and_stores(app, client: FlaskClient) -> None:
+    _started(client)
+    with client.session_transaction() as session:
+        token = session["token"]
+    upstream = app.extensions["flatpeak"]
+    # The customer finishes elsewhere (another device); FlatPeak knows, our cookie does not.
+    page = upstream.submit(token, "postal_address_capture", data={"postal_address": GB_ADDRESS})
+    northwind = next(
+        p for p in page["data"]["providers"] if p["display_name"] == "Northwind Energy"
+    )
+    page = upstream.submit(token, "provider_select", data={"provider": {"id": northwind["id"]}})
+    tariff = page["data"]["tariffs"][0]["id"]
+    page = upstream.submit(token, "tariff_select", data={"tariff": {"id": tariff}})
+    while page["route"] == "contract_term_capture":
+        page = upstream.submit(token, page["route"])
+    page = upstream.submit(token, page["route"], action="SAVE")
+    assert page["route"] == "session_complete"
+
+    client.delete_cookie("fpconnect")
+    response = client.get(f"/connect/callback?fp_cot={token}")
+    assert response.status_code == 303 and token not in response.headers["Location"]
+    from webapp import results
+
+    stored = results.get(app.extensions["connect_redis"], app.config["DEMO_CUSTOMER_REF"])
+    assert stored is not None and stored.location_id and stored.complete_action == "SAVE"
+    # A second visit of the same callback (refresh) lands on the done page again.
+    again = client.get(f"/connect/callback?fp_cot={token}")
+    assert again.status_code == 303 and "/connect/done" in again.headers["Location"]
