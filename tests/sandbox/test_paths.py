@@ -406,3 +406,12 @@ def test_advanced_capture_when_offered(sandbox_factory, http):
     assert page["route"] == "tariff_name_capture"
     flow.step("tariff_name_capture", data={"tariff": {"name": "Complex"}})
     assert flow.step("contract_term_capture")["data"]["cost"] == 0.2345
+
+
+def test_token_address_that_cannot_resolve_starts_on_the_address_page(connect):
+    flow = connect(postal_address={**GB_ADDRESS, "post_code": "XX0 0XX"})
+    page = flow.restore()
+    assert page["route"] == "postal_address_capture"
+    assert page["data"]["postal_address"]["post_code"] == "XX0 0XX"  # pre-filled from the token
+    assert flow.error("postal_address_capture",
+                      data=page["data"])["code"] == "timezone_not_found"  # fmt: skip
