@@ -14,7 +14,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 from flask import Flask, Response, abort, current_app, jsonify, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from sandbox import fixtures, flow
 from sandbox.config import Settings
@@ -43,6 +45,7 @@ def create_app(config: Settings | None = None) -> Flask:
 
     app.wsgi_app = FaultMiddleware(app.wsgi_app, effective_faults)  # type: ignore[method-assign]
     app.register_error_handler(ConnectError, _connect_error_response)
+    app.register_error_handler(HTTPException, _http_error_response)
     _register_rest(app)
     _register_connect(app)
     _register_provider_login(app)
@@ -77,6 +80,17 @@ def _connect_error_response(error: ConnectError) -> Response:
         live_mode=_settings().live_mode,
     )
     return _json(body, error.status)
+
+
+def _http_error_response(error: HTTPException) -> Response:
+    """Like FlatPeak's API, answer unknown paths and server faults with ``{"message": ...}``
+    JSON; the provider login pages are for browsers and keep Werkzeug's HTML pages."""
+    if request.path.startswith("/provider-login/"):
+        return error.get_response()
+    response = _json({"message": error.name}, error.code or 500)
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods or ())
+    return response
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -353,6 +367,16 @@ def _connect_post() -> Response:
             if step.location:
                 store.save_location(step.location)
         return _json(step.page)
+    except (redis.RedisError, TimeoutError):
+        # The emulated service's own fault (its database is unreachable): an api_error, 5xx.
+        current_app.logger.exception("connect request failed")
+        failure = ConnectError(
+            "internal_error", "Connect is temporarily unavailable. Try again.", 503, "api_error"
+        )
+        body = error_object(
+            failure, context=context, connect_token=token, live_mode=live_mode, request_id_=req_id
+        )
+        return _json(body, failure.status)
     except ConnectError as error:
         body = error_object(
             error, context=context, connect_token=token, live_mode=live_mode, request_id_=req_id

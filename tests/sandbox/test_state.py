@@ -85,3 +85,23 @@ def test_concurrent_double_submit_steps_once(sandbox, http):
         answers = list(pool.map(post, range(4)))
     routes = sorted(a.get("route") or a["code"] for a in answers)
     assert routes == ["contract_term_capture", "route_invalid", "route_invalid", "route_invalid"]
+
+
+def test_redis_outage_is_an_api_error_not_a_crash(http):
+    port = free_port()
+    env = {**os.environ, "SANDBOX_REDIS_URL": f"redis://127.0.0.1:{free_port()}/1"}
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=ROOT,
+                            env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/", proc)
+        assert http.get(f"{url}/_sandbox/health", timeout=10).status_code == 503
+        body = {"connect_token": "cot_000000000000000000000001", "route": "session_restore"}
+        response = http.post(f"{url}/", json=body, timeout=10)
+        assert response.status_code == 503
+        error = response.json()
+        assert error["object"] == "error" and error["type"] == "api_error"
+        login = http.get(f"{url}/login", auth=(SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY), timeout=10)
+        assert login.status_code == 500 and login.json() == {"message": "Internal Server Error"}
+    finally:
+        stop(proc)
