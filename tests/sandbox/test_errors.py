@@ -6,8 +6,17 @@ import pytest
 
 from tests.sandbox.conftest import GB_ADDRESS, HEARTH, ISLESTONE, NORTHWIND, TIDAL
 
-ERROR_KEYS = {"object", "type", "code", "message", "connect_token", "context", "time_created",
-              "request_id", "live_mode"}  # fmt: skip
+ERROR_KEYS = {
+    "object",
+    "type",
+    "code",
+    "message",
+    "connect_token",
+    "context",
+    "time_created",
+    "request_id",
+    "live_mode",
+}
 
 
 def _address(**changes: str) -> dict:
@@ -105,9 +114,14 @@ def test_structure_errors(connect, data, code):
 
 @pytest.mark.parametrize(
     ("cost", "code"),
-    [(0, "cost_value_zero"), (-0.1, "cost_value_negative"), ("0.2", "data_json_invalid"),
-     (None, "data_json_invalid"), (True, "data_json_invalid")],
-)  # fmt: skip
+    [
+        (0, "cost_value_zero"),
+        (-0.1, "cost_value_negative"),
+        ("0.2", "data_json_invalid"),
+        (None, "data_json_invalid"),
+        (True, "data_json_invalid"),
+    ],
+)
 def test_fixed_rate_errors(connect, cost, code):
     flow = connect()
     flow.pick(HEARTH)
@@ -126,14 +140,20 @@ def _p(start: str, end: str, cost: float = 0.2) -> dict:
         ([_p("00:00:00", "00:00:00", -1)], "cost_value_negative", ""),
         ([_p("7:00", "23:00:00")], "valid_from_invalid", "HH:mm:ss"),
         ([_p("07:00:00", "24:00:00")], "valid_to_invalid", "HH:mm:ss"),
-        ([_p("00:00:00", "12:00:00"), _p("13:00:00", "00:00:00")], "gap_in_time_period",
-         "Gap between 12:00:00 and 13:00:00"),
+        (
+            [_p("00:00:00", "12:00:00"), _p("13:00:00", "00:00:00")],
+            "gap_in_time_period",
+            "Gap between 12:00:00 and 13:00:00",
+        ),
         ([_p("07:00:00", "23:00:00")], "incomplete_time_period", ""),
-        ([_p("00:00:00", "13:00:00"), _p("12:00:00", "00:00:00")], "incomplete_time_period",
-         "overlap"),
+        (
+            [_p("00:00:00", "13:00:00"), _p("12:00:00", "00:00:00")],
+            "incomplete_time_period",
+            "overlap",
+        ),
         ([], "data_json_invalid", ""),
     ],
-)  # fmt: skip
+)
 def test_time_of_day_errors(connect, hours, code, message_part):
     flow = connect()
     flow.pick(HEARTH)
@@ -161,8 +181,9 @@ def test_market_surcharge_errors(connect):
     flow = connect()
     flow.pick(TIDAL)
     flow.step("tariff_structure_select", data={"options": ["MARKET"]})
-    error = flow.error("market_surcharge_capture",
-                       data={"surcharge": {"fixed": 0.01, "percentage": -5}})  # fmt: skip
+    error = flow.error(
+        "market_surcharge_capture", data={"surcharge": {"fixed": 0.01, "percentage": -5}}
+    )
     assert error["code"] == "surcharge_percentage_invalid"
     assert flow.error("market_surcharge_capture", data={"surcharge": 5})["code"] == (
         "data_json_invalid"
@@ -171,8 +192,9 @@ def test_market_surcharge_errors(connect):
     no_region.restore()
     no_region.step("provider_select", data={"provider": {"id": TIDAL}})
     no_region.step("tariff_structure_select", data={"options": ["MARKET"]})
-    error = no_region.error("market_surcharge_capture",
-                            data={"surcharge": {"fixed": 0, "percentage": 0}})  # fmt: skip
+    error = no_region.error(
+        "market_surcharge_capture", data={"surcharge": {"fixed": 0, "percentage": 0}}
+    )
     assert error["code"] == "geo_location_not_found"
     # An error leaves the session exactly as it was.
     assert flow.restore()["data"]["surcharge"] == {"fixed": 0, "percentage": 0}
@@ -197,9 +219,11 @@ def test_tariff_name_and_contract_term_errors(connect):
         assert error["code"] == "date_format_invalid", bad
     page = flow.step(
         "contract_term_capture",
-        data={"contract_start_date": "2025-06-15T00:00:00.000Z",
-              "contract_end_date": "2026-06-15T01:00:00+01:00"},
-    )  # fmt: skip
+        data={
+            "contract_start_date": "2025-06-15T00:00:00.000Z",
+            "contract_end_date": "2026-06-15T01:00:00+01:00",
+        },
+    )
     assert page["data"]["tariff"]["contract_end_date"] == "2026-06-15T00:00:00Z"
 
 

@@ -80,8 +80,12 @@ def test_partial_error_rate(faulty):
 def test_fault_defaults_from_environment(sandbox_factory, sandbox, http):
     server = sandbox_factory(SANDBOX_FAULT_ERROR_RATE="1", SANDBOX_FAULT_LATENCY_MS="50")
     state = requests.get(f"{server.url}/_sandbox/faults", timeout=10).json()
-    assert state["defaults"] == {"latency_ms": 50, "error_rate": 1.0, "garbage_rate": 0.0,
-                                 "drop_rate": 0.0}  # fmt: skip
+    assert state["defaults"] == {
+        "latency_ms": 50,
+        "error_rate": 1.0,
+        "garbage_rate": 0.0,
+        "drop_rate": 0.0,
+    }
     assert state["overridden"] is False
     assert requests.get(f"{server.url}/login", timeout=10).status_code >= 500
     # Another sandbox on the same Redis is unaffected.

@@ -27,8 +27,12 @@ def test_library_path_ends_in_session_complete_and_exchange(connect):
     assert page["data"]["postal_address"]["city"] == ""
     page = flow.step("postal_address_capture", data={"postal_address": GB_ADDRESS})
     names = {p["display_name"] for p in page["data"]["providers"]}
-    assert {"Voltaic Direct", "Northwind Energy", "Tidal Market Power",
-            "Hearth & Home Electric"} <= names  # fmt: skip
+    assert {
+        "Voltaic Direct",
+        "Northwind Energy",
+        "Tidal Market Power",
+        "Hearth & Home Electric",
+    } <= names
     assert len(names) >= 10
     assert page["actions"] == ["ADDRESS_CHANGE", "PROVIDER_MISSING"]
     page = flow.step("provider_select", data={"provider": {"id": NORTHWIND}})
@@ -128,9 +132,10 @@ def test_market_only_provider_with_surcharge_and_region(connect):
     surcharge = {"fixed": 0.02, "percentage": 5}
     error = flow.error("market_surcharge_capture", data={"surcharge": surcharge, "region": "Mars"})
     assert error["code"] == "market_region_invalid"
-    page = flow.step("market_surcharge_capture",
-                     data={"surcharge": {"fixed": 0.02, "percentage": 5},
-                           "region": "South Scotland"})  # fmt: skip
+    page = flow.step(
+        "market_surcharge_capture",
+        data={"surcharge": {"fixed": 0.02, "percentage": 5}, "region": "South Scotland"},
+    )
     assert page["route"] == "tariff_name_capture"
     flow.step("tariff_name_capture", data={"tariff": {"name": "Tidal Tracker"}})
     page = flow.step("contract_term_capture")  # no data: skip / until terminated
@@ -185,8 +190,13 @@ def test_tariff_missing_and_address_change(connect):
     page = flow2.step("tariff_select", action="ADDRESS_CHANGE")
     assert page["route"] == "postal_address_capture"
     assert page["data"]["postal_address"]["post_code"] == "SW1A 1AA"  # pre-filled
-    us = {"address_line1": "1 Test Street", "city": "Austin", "state": "TX",
-          "post_code": "78701", "country_code": "US"}  # fmt: skip
+    us = {
+        "address_line1": "1 Test Street",
+        "city": "Austin",
+        "state": "TX",
+        "post_code": "78701",
+        "country_code": "US",
+    }
     page = flow2.step("postal_address_capture", data={"postal_address": us})
     names = {p["display_name"] for p in page["data"]["providers"]}
     assert "Lone Star Direct" in names and "Northwind Energy" not in names
@@ -299,8 +309,10 @@ def test_direct_skip_falls_back_to_library(connect):
     flow.provider_login("skip")
     page = flow.restore()
     assert page["route"] == "tariff_select"
-    assert {t["name"] for t in page["data"]["tariffs"]} == {"Voltaic Fixed 24M",
-                                                           "Voltaic Night Saver"}  # fmt: skip
+    assert {t["name"] for t in page["data"]["tariffs"]} == {
+        "Voltaic Fixed 24M",
+        "Voltaic Night Saver",
+    }
 
 
 def test_provider_return_without_connect_web_uri_uses_callback(connect):
@@ -341,8 +353,9 @@ def test_token_with_location_id_starts_on_its_page(connect, sandbox, http, state
 
 
 def test_pending_location_can_be_forced_connected(connect, sandbox, http):
-    location = http.post(f"{sandbox.url}/_sandbox/locations", json={"state": "pending"},
-                         timeout=10).json()  # fmt: skip
+    location = http.post(
+        f"{sandbox.url}/_sandbox/locations", json={"state": "pending"}, timeout=10
+    ).json()
     forced = http.post(
         f"{sandbox.url}/_sandbox/locations/{location['location_id']}/status",
         json={"status": "CONNECTED"},
@@ -355,12 +368,29 @@ def test_pending_location_can_be_forced_connected(connect, sandbox, http):
 @pytest.mark.parametrize(
     ("address", "currency", "provider"),
     [
-        ({"address_line1": "1 Test Street", "city": "Austin", "state": "TX", "post_code": "78701",
-          "country_code": "US"}, "USD", "Bluebonnet Electric"),
-        ({"address_line1": "Teststraße 1", "city": "Berlin", "post_code": "10115",
-          "country_code": "DE"}, "EUR", "Nordlicht Energie"),
+        (
+            {
+                "address_line1": "1 Test Street",
+                "city": "Austin",
+                "state": "TX",
+                "post_code": "78701",
+                "country_code": "US",
+            },
+            "USD",
+            "Bluebonnet Electric",
+        ),
+        (
+            {
+                "address_line1": "Teststraße 1",
+                "city": "Berlin",
+                "post_code": "10115",
+                "country_code": "DE",
+            },
+            "EUR",
+            "Nordlicht Energie",
+        ),
     ],
-)  # fmt: skip
+)
 def test_other_countries_have_their_currency_and_timezone(connect, address, currency, provider):
     flow = connect(postal_address=address)
     page = flow.restore()
@@ -385,8 +415,11 @@ def test_provider_login_page_is_plain_accessible_html(connect, http):
     assert "<script" not in html  # works without JavaScript
     for outcome in ("approve", "pending", "fail", "skip"):
         assert f'<button type="submit" name="outcome" value="{outcome}"' in html
-    bad = http.post(flow.last["data"]["redirect_url"].split("?")[0],
-                    data={"fp_cot": flow.token, "outcome": "maybe"}, timeout=10)  # fmt: skip
+    bad = http.post(
+        flow.last["data"]["redirect_url"].split("?")[0],
+        data={"fp_cot": flow.token, "outcome": "maybe"},
+        timeout=10,
+    )
     assert bad.status_code == 400 and "Unknown outcome" in bad.text
     assert flow.restore()["route"] == "session_redirect"
 
@@ -398,9 +431,26 @@ def test_advanced_capture_when_offered(sandbox_factory, http):
     assert page["data"]["options"] == ["FIXED", "TIME_OF_DAY", "ADVANCED"]
     page = flow.step("tariff_structure_select", data={"options": ["ADVANCED"]})
     assert page["route"] == "rate_advanced_capture"
-    tariff = {"market_rates": False, "schedule": [{"months": ["All"], "days_and_hours": [
-        {"days": ["All"], "hours": [{"valid_from": "00:00:00", "valid_to": "00:00:00",
-                                     "rate": [{"fixed": 0.2345}]}]}]}]}  # fmt: skip
+    tariff = {
+        "market_rates": False,
+        "schedule": [
+            {
+                "months": ["All"],
+                "days_and_hours": [
+                    {
+                        "days": ["All"],
+                        "hours": [
+                            {
+                                "valid_from": "00:00:00",
+                                "valid_to": "00:00:00",
+                                "rate": [{"fixed": 0.2345}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     assert flow.error("rate_advanced_capture", data={"tariff": {}})["code"] == "data_json_invalid"
     page = flow.step("rate_advanced_capture", data={"tariff": tariff})
     assert page["route"] == "tariff_name_capture"
@@ -413,5 +463,4 @@ def test_token_address_that_cannot_resolve_starts_on_the_address_page(connect):
     page = flow.restore()
     assert page["route"] == "postal_address_capture"
     assert page["data"]["postal_address"]["post_code"] == "XX0 0XX"  # pre-filled from the token
-    assert flow.error("postal_address_capture",
-                      data=page["data"])["code"] == "timezone_not_found"  # fmt: skip
+    assert flow.error("postal_address_capture", data=page["data"])["code"] == "timezone_not_found"

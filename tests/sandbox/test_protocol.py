@@ -23,8 +23,9 @@ def test_login(sandbox, http):
 
 def test_live_key_gives_live_mode(sandbox_factory, http):
     live = sandbox_factory(SANDBOX_API_KEY="sk_live_sandbox_1")
-    body = http.get(f"{live.url}/login", auth=(SANDBOX_ACCOUNT_ID, "sk_live_sandbox_1"),
-                    timeout=10).json()  # fmt: skip
+    body = http.get(
+        f"{live.url}/login", auth=(SANDBOX_ACCOUNT_ID, "sk_live_sandbox_1"), timeout=10
+    ).json()
     assert body["live_mode"] is True
     live.api_key = "sk_live_sandbox_1"
     flow = Connect(live, http)
@@ -70,8 +71,9 @@ def test_exchange_errors(connect, sandbox, http):
     url = f"{sandbox.url}/connect/tariff/token"
     flow = connect()
     assert http.get(url, params={"connect_token": flow.token}, timeout=10).status_code == 403
-    unknown = http.get(url, params={"connect_token": "cot_ffffffffffffffffffffffff"},
-                       headers=flow.auth, timeout=10)  # fmt: skip
+    unknown = http.get(
+        url, params={"connect_token": "cot_ffffffffffffffffffffffff"}, headers=flow.auth, timeout=10
+    )
     assert unknown.status_code == 404 and unknown.json() == {"message": "Not Found"}
     early = flow.exchange()
     assert early.status_code == 422
@@ -207,6 +209,10 @@ def test_logos_and_index(sandbox, http):
     logo = http.get(page["data"]["provider"]["logo_url"], timeout=10)
     assert logo.status_code == 200 and logo.headers["Content-Type"].startswith("image/svg+xml")
     assert "<svg" in logo.text
-    assert http.get(f"{sandbox.url}/_sandbox/logos/prv_0000000000000000000000a3.svg",
-                    timeout=10).status_code == 404  # fmt: skip
+    assert (
+        http.get(
+            f"{sandbox.url}/_sandbox/logos/prv_0000000000000000000000a3.svg", timeout=10
+        ).status_code
+        == 404
+    )
     assert http.get(f"{sandbox.url}/", timeout=10).status_code == 200

@@ -11,10 +11,13 @@ import pytest
 from sandbox import rates
 
 LONDON = ZoneInfo("Europe/London")
-E7 = {"structure": "TIME_OF_DAY", "hours": [
-    {"valid_from": "00:30:00", "valid_to": "07:30:00", "cost": 0.13},
-    {"valid_from": "07:30:00", "valid_to": "00:30:00", "cost": 0.32},
-]}  # fmt: skip
+E7 = {
+    "structure": "TIME_OF_DAY",
+    "hours": [
+        {"valid_from": "00:30:00", "valid_to": "07:30:00", "cost": 0.13},
+        {"valid_from": "07:30:00", "valid_to": "00:30:00", "cost": 0.32},
+    ],
+}
 
 
 def _hours(periods) -> float:
@@ -47,8 +50,10 @@ def test_a_day_runs_midnight_to_midnight_without_gaps(day, length, tariff):
 def test_time_of_day_cuts_at_the_entered_times():
     periods = rates.day_rates(date(2026, 6, 1), LONDON, E7, 1)
     assert [(p["valid_from"][11:19], p["tariff"]["cost"]) for p in periods] == [
-        ("00:00:00", 0.32), ("00:30:00", 0.13), ("07:30:00", 0.32),
-    ]  # fmt: skip
+        ("00:00:00", 0.32),
+        ("00:30:00", 0.13),
+        ("07:30:00", 0.32),
+    ]
     assert periods[0]["valid_from"].endswith("+01:00")  # British Summer Time
 
 

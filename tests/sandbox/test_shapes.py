@@ -99,9 +99,10 @@ def live_pages(redis_server) -> dict[str, dict[str, Any]]:
             flow.restore()
             flow.step("provider_select", data={"provider": {"id": TIDAL}})
             keep(flow.step("tariff_structure_select", data={"options": ["MARKET"]}))
-            flow.step("market_surcharge_capture",
-                      data={"surcharge": {"fixed": 0.01, "percentage": 5},
-                            "region": "South Scotland"})  # fmt: skip
+            flow.step(
+                "market_surcharge_capture",
+                data={"surcharge": {"fixed": 0.01, "percentage": 5}, "region": "South Scotland"},
+            )
             flow.step("tariff_name_capture", data={"tariff": {"name": "Tidal"}})
             keep(flow.step("contract_term_capture", data={"contract_end_date": "2027-01-01"}))
 
@@ -128,12 +129,21 @@ def test_reference_example_matches_live_shape(live_pages, route):
 
 def test_reference_has_every_zero_page():
     zero_pages = {
-        "postal_address_capture", "provider_select", "provider_name_capture", "tariff_select",
-        "tariff_structure_select", "rate_fixed_capture", "rate_tod_capture",
-        "market_surcharge_capture", "tariff_name_capture", "contract_term_capture",
-        "summary_fixed_confirm", "summary_tou_confirm", "summary_tariff_inprogress",
+        "postal_address_capture",
+        "provider_select",
+        "provider_name_capture",
+        "tariff_select",
+        "tariff_structure_select",
+        "rate_fixed_capture",
+        "rate_tod_capture",
+        "market_surcharge_capture",
+        "tariff_name_capture",
+        "contract_term_capture",
+        "summary_fixed_confirm",
+        "summary_tou_confirm",
+        "summary_tariff_inprogress",
         "summary_tariff_failed",
-    }  # fmt: skip
+    }
     assert zero_pages <= set(REFERENCE)
     assert {"session_redirect", "session_complete", "error"} <= set(REFERENCE)
     for route, page in REFERENCE.items():

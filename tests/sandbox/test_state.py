@@ -48,10 +48,21 @@ def gunicorn_sandbox(redis_server):
         "SANDBOX_PUBLIC_URL": url,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "sandbox.app:create_app()"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "sandbox.app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         wait_for_http(f"{url}/_sandbox/health", proc)
         yield SandboxServer(url=url, proc=proc, redis_url=redis_server.url(1))
@@ -75,8 +86,11 @@ def test_two_gunicorn_workers_serve_one_flow(gunicorn_sandbox, http):
 def test_concurrent_double_submit_steps_once(sandbox, http):
     flow = Connect(sandbox, http)
     flow.pick(NORTHWIND)
-    body = {"connect_token": flow.token, "route": "tariff_select",
-            "data": {"tariff": {"id": NORTHWIND_E7}}}  # fmt: skip
+    body = {
+        "connect_token": flow.token,
+        "route": "tariff_select",
+        "data": {"tariff": {"id": NORTHWIND_E7}},
+    }
 
     def post(_: int) -> dict:
         return requests.post(f"{sandbox.url}/", json=body, timeout=10).json()
@@ -90,8 +104,12 @@ def test_concurrent_double_submit_steps_once(sandbox, http):
 def test_redis_outage_is_an_api_error_not_a_crash(http):
     port = free_port()
     env = {**os.environ, "SANDBOX_REDIS_URL": f"redis://127.0.0.1:{free_port()}/1"}
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=ROOT,
-                            env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/", proc)
