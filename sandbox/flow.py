@@ -661,10 +661,7 @@ def _submit_structure(session: dict[str, Any], data: dict[str, Any], options: Op
     if option not in structure_options(session, options):
         raise ConnectError("option_not_supported", f"Unsupported option parameter {option}.")
     session["tariff"] = {}
-    if option == fixtures.MARKET:
-        session["connection_type"] = "MARKET"
-    elif session.get("connection_type") != "MANUAL":
-        session["connection_type"] = "MANUAL"
+    session["connection_type"] = "MARKET" if option == fixtures.MARKET else "MANUAL"
     session["route"] = {
         fixtures.FIXED: RATE_FIXED,
         fixtures.TIME_OF_DAY: RATE_TOD,
