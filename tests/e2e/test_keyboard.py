@@ -80,7 +80,9 @@ def press_button(page: Page, label: str, name: str, value: str | None = None, te
     page.keyboard.press("Enter")
 
 
-def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
+def test_address_by_keyboard_alone(open_page, start_url) -> None:
+    """Fill the address with the keyboard (type-ahead and arrows in the country list) and send it
+    with Enter from the last field, as keyboard users do."""
     page = open_page()
     flow = Flow(page)
     page.goto(start_url())
@@ -92,15 +94,30 @@ def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
     country = page.locator("#page select[name=country_code]")
     tab_to(page, lambda f: f.get("name") == "country_code", "the country field")
     if country.count():
+        # Type-ahead on the first word (Space would open the picker), then arrow to the option.
         label = country.locator("option[value=GB]").inner_text().strip()
-        page.keyboard.type(label)
+        page.keyboard.type(label.split()[0])
+        for _ in range(12):
+            if country.input_value() == "GB":
+                break
+            page.keyboard.press("ArrowDown")
+        expect(country, "the country list keeps focus and value while arrowing").to_be_focused()
         expect(country).to_have_value("GB")
     else:
         page.keyboard.type("GB")
     type_into(page, "post_code", LONDON["post_code"])
-    page.keyboard.press("Enter")  # implicit submission from a text field
-
+    page.keyboard.press("Enter")  # implicit submission must mean "Continue"
     expect_new_page(page, flow, "provider_select")
+    assert not page.e2e_errors, page.e2e_errors
+
+
+def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
+    """From the provider list to the done page with Tab, Enter and nothing else."""
+    page = open_page()
+    flow = Flow(page)
+    page.goto(start_url(postal_address=LONDON))
+    flow.expect_route("provider_select")
+    expect(page.locator("h1")).to_have_count(1)
     press_button(page, "Northwind Energy", "provider_id", text="Northwind Energy")
     expect_new_page(page, flow, "tariff_select")
     press_button(page, "Northwind Fixed 12M", "tariff_id", text="Northwind Fixed 12M")
@@ -110,7 +127,12 @@ def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
     ).first.wait_for(state="attached")
     if flow.route() == "contract_term_capture":
         expect_new_page(page, flow, "contract_term_capture")
-        press_button(page, "skip the contract date", "term", value="unknown")
+        tab_to(page, lambda f: f.get("name") == "term", "the contract term choice")
+        for _ in range(4):
+            if page.locator("#page input[name=term][value=unknown]").is_checked():
+                break
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
     expect_new_page(page, flow, "summary_fixed_confirm")
     press_button(page, "Save", "action", value="SAVE")
     expect_done(page)
@@ -125,7 +147,7 @@ def test_validation_errors_take_focus(open_page, start_url) -> None:
     page.goto(start_url())
     flow.expect_route("postal_address_capture")
     type_into(page, "address_line1", "1 Test Street")
-    page.keyboard.press("Enter")
+    press_button(page, "Continue", "")
     summary = page.locator("#page [role=alert]").first
     expect(summary).to_be_visible()
     active = focused(page)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def no_js_page(open_page, requests_seen: list[Request]):
     page = open_page(javascript=False)
-    page.on("request", requests_seen.append)
+    page.on("request", lambda r: requests_seen.append(r))
     return page
 
 
@@ -35,7 +35,7 @@ def test_manual_path_without_javascript(open_page, auditor, start_url) -> None:
     flow.structure("FIXED")
     flow.fixed_rate("0")
     expect(flow.field("cost")).to_have_attribute("aria-invalid", "true")
-    audit.check("nojs-rate_fixed_capture-errors", widths=({"width": 375, "height": 812},))
+    audit.check("nojs-rate_fixed_capture-errors", axe=False)
     flow.fixed_rate("21")
     flow.tariff_name("No Script Fixed")
     flow.contract_term("date", end_date="2027-06-30")
