@@ -56,6 +56,7 @@ class PostalAddressCapture(PageAdapter):
         ctx["values"]["country_code"] = country
         ctx["countries"] = country_names()
         ctx["states"] = STATES.get(country)
+        ctx["state_lists"] = STATES
         return ctx
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
