@@ -76,9 +76,9 @@ class Flow:
         """The page's main submit control: a submit button that carries no name of its own
         (named buttons are choices: actions, providers, options, local edits)."""
         buttons = self.scope.locator(
-            "#page form button:not([name]):not([type=button]):not([type=reset]), "
-            "#page form input[type=submit]:not([name])"
-        )
+            "#page form[method=post] button:not([name]):not([type=button]):not([type=reset]), "
+            "#page form[method=post] input[type=submit]:not([name])"
+        ).filter(visible=True)
         expect(buttons.first, "the page has a visible continue button").to_be_visible()
         return buttons.first
 

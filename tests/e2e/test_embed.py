@@ -89,7 +89,7 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     audit.check("iframe-provider_select", scope=frame)
 
     complete_short_flow(flow)
-    completed = wait_for_message(page, r"complete")
+    frame.wait_for_url(re.compile(r"/connect/done"))
 
     # The browser really kept no cookie for the framed app, so the flow handle carried the
     # session: every request the app received arrived without a Cookie header.
@@ -103,6 +103,7 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     assert later == [], f"connect token in later URLs: {later}"
 
     # postMessage: from the app's origin only, no secrets, the documented sequence.
+    completed = wait_for_message(page, r"complete")
     received = messages(page)
     assert {m["origin"] for m in received} == {app_server.url}, received
     assert "cot_" not in json.dumps(received), "a connect token was posted to the parent"
