@@ -59,7 +59,7 @@
     if (route) {
       post("page", { route: route });
     }
-    var marked = doc.querySelector("#page [data-event]");
+    var marked = doc.querySelector("#page [data-event]") || doc.querySelector("[data-event]");
     if (marked) {
       var type = marked.getAttribute("data-event");
       if (type === "complete" || type === "close") {
@@ -374,7 +374,19 @@
     });
   }
 
+  function setUpClose() {
+    var button = doc.querySelector("[data-close]");
+    if (!button || window.parent === window || !parentOrigin()) {
+      return; /* not framed by a known partner: nothing to close */
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      post("close", { route: currentRoute() || undefined });
+    });
+  }
+
   function start() {
+    setUpClose();
     initPage(doc);
     var summary = doc.querySelector("#page .error-summary");
     if (summary) {
