@@ -135,6 +135,8 @@ def test_base_document_carries_htmx_config_and_security_hooks(ctx):
     assert document.find(".//a[@class='skip-link']").get("href") == "#page"
     assert document.find(".//*[@id='live']").get("aria-live") == "polite"
     assert "Acme Energy Partner" in markup
+    # The Close control is for partner frames only: app.js unhides it when framed.
+    assert document.find(".//button[@data-close]").get("hidden") is not None
 
 
 def test_base_without_flow_handle_or_embed_origin(app):
