@@ -37,6 +37,11 @@ def expect_field_error(flow: Flow, name: str) -> None:
     assert message, f"the error message for {name} is empty"
 
 
+def expect_page_error(flow: Flow) -> None:
+    """A validation error the page reports in its error summary (role=alert)."""
+    expect(flow.scope.locator("#page [role=alert]").first).to_be_visible()
+
+
 def finish_with_save(flow: Flow, audit, summary_route: str) -> None:
     flow.expect_route(summary_route)
     audit.check(summary_route)
@@ -101,8 +106,14 @@ def test_manual_time_of_day_path(open_page, auditor, start_url) -> None:
     flow.structure("TIME_OF_DAY")
     flow.expect_route("rate_tod_capture")
     audit.check("rate_tod_capture")
+    flow.time_of_day([("07:00", "22:00", "30"), ("23:00", "07:00", "9")])  # a gap at 22:00
+    expect_page_error(flow)
+    audit.check("rate_tod_capture-errors")
     flow.time_of_day([("07:00", "23:00", "30"), ("23:00", "07:00", "9")])
     flow.tariff_name("Hearth Day and Night")
+    flow.contract_term("date")  # a date was promised but not given
+    expect_page_error(flow)
+    audit.check("contract_term_capture-errors")
     flow.contract_term("none")
     flow.expect_route("summary_tou_confirm")
     expect(flow.main().locator("svg, canvas, [role=img]").first).to_be_visible()
@@ -143,6 +154,9 @@ def test_market_path_with_region_choice(open_page, auditor, start_url) -> None:
     expect(region, "a TD post code offers a region choice").to_be_visible()
     audit.check("market_surcharge_capture-regions")
     first_region = region.locator("option:not([value=''])").first.get_attribute("value")
+    flow.surcharge("2", "-5", region=first_region)
+    expect_page_error(flow)
+    audit.check("market_surcharge_capture-errors")
     flow.surcharge("2", "5", region=first_region)
     flow.tariff_name("Tidal Tracker")
     flow.contract_term("unknown")
