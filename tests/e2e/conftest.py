@@ -64,6 +64,14 @@ def partner() -> Iterator[PartnerSite]:
 
 
 @pytest.fixture(scope="session")
+def partner_b() -> Iterator[PartnerSite]:
+    """A second allowed partner: proves messages go to the flow's own partner, not to any."""
+    site = start_partner_site("127.0.0.4")
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="session")
 def stranger() -> Iterator[PartnerSite]:
     """A site that is not in PARTNER_ORIGINS: it must not be able to frame the app."""
     site = start_partner_site("127.0.0.3")
@@ -73,22 +81,27 @@ def stranger() -> Iterator[PartnerSite]:
 
 @pytest.fixture(scope="session")
 def app_server(
-    redis_server: RedisServer, sandbox: SandboxServer, partner: PartnerSite
+    redis_server: RedisServer,
+    sandbox: SandboxServer,
+    partner: PartnerSite,
+    partner_b: PartnerSite,
 ) -> Iterator[AppServer]:
-    server = start_app(redis_server, sandbox, partner, ARTIFACTS / "logs", db=2)
+    server = start_app(redis_server, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=2)
     yield server
     stop(server.proc)
 
 
 @pytest.fixture
 def app_factory(
-    redis_server: RedisServer, partner: PartnerSite
+    redis_server: RedisServer, partner: PartnerSite, partner_b: PartnerSite
 ) -> Iterator[Callable[..., AppServer]]:
     """Start another app (other settings or another sandbox); stopped after the test."""
     started: list[AppServer] = []
 
     def make(sandbox: SandboxServer, db: int = 3, **extra: str) -> AppServer:
-        server = start_app(redis_server, sandbox, partner, ARTIFACTS / "logs", db=db, extra=extra)
+        server = start_app(
+            redis_server, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=db, extra=extra
+        )
         started.append(server)
         return server
 

@@ -101,7 +101,7 @@ def app_env(
     port: int,
     redis_server: RedisServer,
     sandbox: SandboxServer,
-    partner: PartnerSite,
+    partners: list[PartnerSite],
     db: int,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
@@ -116,8 +116,8 @@ def app_env(
         "FLATPEAK_ACCOUNT_ID": sandbox.account_id,
         "FLATPEAK_API_KEY": sandbox.api_key,
         "PUBLIC_URL": public_url,
-        "PARTNER_ORIGINS": partner.origin,
-        "PARTNER_RETURN_URLS": partner.url("done.html"),
+        "PARTNER_ORIGINS": " ".join(p.origin for p in partners),
+        "PARTNER_RETURN_URLS": " ".join(p.url("done.html") for p in partners),
         # http://localhost is a secure context for Chromium, so Secure cookies still work in
         # the tests; the app must not need HTTPS to run them.
         "WEB_CONCURRENCY": "2",
@@ -130,13 +130,13 @@ def app_env(
 def start_app(
     redis_server: RedisServer,
     sandbox: SandboxServer,
-    partner: PartnerSite,
+    partners: list[PartnerSite],
     log_dir: Path,
     db: int = 2,
     extra: dict[str, str] | None = None,
 ) -> AppServer:
     port = free_port()
-    env = app_env(port, redis_server, sandbox, partner, db, extra)
+    env = app_env(port, redis_server, sandbox, partners, db, extra)
     log_path = log_dir / f"app-{port}.log"
     log_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]

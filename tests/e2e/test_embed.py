@@ -54,7 +54,7 @@ def no_inner_scrollbar(frame: Frame) -> bool:
     return frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
 
 
-def complete_short_flow(flow: Flow) -> None:
+def complete_short_flow(flow: Flow, before_save=lambda: None) -> None:
     """Provider -> library tariff -> (term) -> summary -> SAVE."""
     flow.provider("Northwind Energy")
     flow.tariff("Northwind Fixed 12M")
@@ -65,6 +65,7 @@ def complete_short_flow(flow: Flow) -> None:
     if flow.route() == "contract_term_capture":
         flow.contract_term("unknown")
     flow.expect_route("summary_fixed_confirm")
+    before_save()
     flow.save()
 
 
@@ -88,7 +89,10 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     audit = auditor(page)
     audit.check("iframe-provider_select", scope=frame)
 
-    complete_short_flow(flow)
+    def steps_added_no_history() -> None:
+        assert page.evaluate("() => history.length") == history_length, "a step pushed history"
+
+    complete_short_flow(flow, before_save=steps_added_no_history)
     frame.wait_for_url(re.compile(r"/connect/done"))
 
     # The browser really kept no cookie for the framed app, so the flow handle carried the
@@ -102,8 +106,13 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     later = [r.url for r in app_requests[1:] if "cot_" in r.url]
     assert later == [], f"connect token in later URLs: {later}"
 
+    # Nor did leaving for the done page: Back on the partner page must not reopen our steps.
+    assert page.evaluate("() => history.length") == history_length, (
+        "completing pushed a history entry: Back on the partner page takes the iframe back "
+        "into the finished flow"
+    )
+
     # postMessage: from the app's origin only, no secrets, the documented sequence.
-    completed = wait_for_message(page, r"complete")
     received = messages(page)
     assert {m["origin"] for m in received} == {app_server.url}, received
     assert "cot_" not in json.dumps(received), "a connect token was posted to the parent"
@@ -112,12 +121,53 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     assert any(re.search(r"height|resize", t) for t in types), types
     routes = [str(m["data"].get("route", "")) for m in received if m["data"].get("route")]
     assert "provider_select" in routes and "summary_fixed_confirm" in routes, routes
-    assert completed["origin"] == app_server.url
-
-    # The steps never added entries to the partner page's history.
-    assert page.evaluate("() => history.length") == history_length
     assert not errors, errors
     audit.assert_clean()
+    completed = wait_for_message(page, r"complete")
+    assert completed["origin"] == app_server.url
+    assert "cot_" not in json.dumps(messages(page))
+
+
+def test_lost_flow_handle_is_not_silent(open_page, partner, app_server, start_url) -> None:
+    """Without a cookie *and* without the flow handle the app cannot know the customer: it must
+    say so, not silently start over or pretend the step worked."""
+    page = open_page()
+    frame = embed(page, partner, start_url(origin=partner.origin))
+    flow = Flow(frame)
+    flow.expect_route("postal_address_capture")
+
+    def strip_handle(route, request) -> None:
+        dropped = ("x-connect-flow", "cookie")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+        body = re.sub(r"(^|&)flow=[^&]*", "", request.post_data or "")
+        route.continue_(headers=headers, post_data=body)
+
+    page.context.clear_cookies()
+    page.route(re.compile(re.escape(app_server.url) + r"/connect/flow$"), strip_handle)
+    for name, value in LONDON.items():
+        flow.set_field(name, value)
+    flow.submit()
+    told = frame.locator("#page [role=alert], #live, #page h1").filter(
+        has_text=re.compile(r"session|expired|start again|no longer|lost|find your", re.I)
+    )
+    expect(told.first, "the customer is told the session is gone").to_be_visible(timeout=10_000)
+    assert flow.route() != "provider_select"
+
+
+def test_messages_go_only_to_the_flows_partner(open_page, partner, partner_b, start_url) -> None:
+    """A flow started for partner B but framed by partner A: A must receive nothing (the app
+    posts to B's origin, never to "*")."""
+    page = open_page()
+    frame = embed(page, partner, start_url(origin=partner_b.origin, postal_address=LONDON))
+    Flow(frame).expect_route("provider_select")
+    page.wait_for_timeout(1000)
+    assert messages(page) == [], messages(page)
+
+    # The control: framed by its own partner, the same kind of flow does talk.
+    page_b = open_page()
+    frame_b = embed(page_b, partner_b, start_url(origin=partner_b.origin, postal_address=LONDON))
+    Flow(frame_b).expect_route("provider_select")
+    wait_for_message(page_b, r"ready")
 
 
 def test_iframe_resizes_to_its_content(open_page, partner, start_url) -> None:
