@@ -148,6 +148,29 @@ def submit_problems(scope: Page | Frame, viewport_width: int) -> list[str]:
     return ["no submit control is visible within the viewport width"]
 
 
+_STRUCTURE_JS = """
+() => {
+  const problems = [];
+  const h1s = document.querySelectorAll('h1');
+  if (h1s.length !== 1) problems.push(`${h1s.length} <h1> elements (expected exactly one)`);
+  const step = document.title.split(' \\u2013 ')[0].trim();
+  if (!step || document.title.trim().startsWith('\\u2013')) {
+    problems.push(`<title> does not name the step: ${JSON.stringify(document.title)}`);
+  }
+  const onFlow = document.querySelector('#page input[name=route]');
+  if (onFlow && !document.querySelector('#page progress, #page [role=progressbar]')) {
+    problems.push(`no progress indication on the ${onFlow.value} page`);
+  }
+  return problems;
+}
+"""
+
+
+def structure_problems(scope: Page | Frame) -> list[str]:
+    """One ``<h1>``, a ``<title>`` naming the step, and a progress indication on flow pages."""
+    return scope.evaluate(_STRUCTURE_JS)
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -186,6 +209,7 @@ class Auditor:
                 if axe:
                     self.problems += [f"{where} {p}" for p in axe_violations(scope)]
                 self.problems += [f"{where} {p}" for p in field_hint_problems(scope)]
+                self.problems += [f"{where} {p}" for p in structure_problems(scope)]
         if original:
             self.page.set_viewport_size(original)
 

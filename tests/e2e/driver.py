@@ -11,6 +11,7 @@ Where the app is on the flow is read from the hidden ``route`` input every flow 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from playwright.sync_api import Frame, Locator, Page, expect
@@ -159,6 +160,22 @@ class Flow:
 
     def save(self) -> None:
         self.action("SAVE")
+
+
+def complete_short_flow(flow: Flow, before_save: Callable[[], None] = lambda: None) -> None:
+    """The shortest whole flow from the provider list: a library tariff with a fixed price,
+    skipping the contract date if asked, then SAVE on the summary."""
+    flow.provider("Northwind Energy")
+    flow.tariff("Northwind Fixed 12M")
+    flow.scope.locator(
+        '#page input[name=route][value="contract_term_capture"], '
+        '#page input[name=route][value="summary_fixed_confirm"]'
+    ).first.wait_for(state="attached")
+    if flow.route() == "contract_term_capture":
+        flow.contract_term("unknown")
+    flow.expect_route("summary_fixed_confirm")
+    before_save()
+    flow.save()
 
 
 def provider_login(scope: Page | Frame, outcome: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Frame, Page, Request, expect
 
-from tests.e2e.driver import Flow, provider_login
+from tests.e2e.driver import Flow, complete_short_flow, provider_login
 from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
@@ -52,21 +52,6 @@ def wait_for_message(page: Page, pattern: str, timeout: float = 10.0) -> dict:
 
 def no_inner_scrollbar(frame: Frame) -> bool:
     return frame.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight + 1")
-
-
-def complete_short_flow(flow: Flow, before_save=lambda: None) -> None:
-    """Provider -> library tariff -> (term) -> summary -> SAVE."""
-    flow.provider("Northwind Energy")
-    flow.tariff("Northwind Fixed 12M")
-    flow.scope.locator(
-        '#page input[name=route][value="contract_term_capture"], '
-        '#page input[name=route][value="summary_fixed_confirm"]'
-    ).first.wait_for(state="attached")
-    if flow.route() == "contract_term_capture":
-        flow.contract_term("unknown")
-    flow.expect_route("summary_fixed_confirm")
-    before_save()
-    flow.save()
 
 
 def test_iframe_flow_with_third_party_cookies_blocked(
@@ -106,12 +91,6 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     later = [r.url for r in app_requests[1:] if "cot_" in r.url]
     assert later == [], f"connect token in later URLs: {later}"
 
-    # Nor did leaving for the done page: Back on the partner page must not reopen our steps.
-    assert page.evaluate("() => history.length") == history_length, (
-        "completing pushed a history entry: Back on the partner page takes the iframe back "
-        "into the finished flow"
-    )
-
     # postMessage: from the app's origin only, no secrets, the documented sequence.
     received = messages(page)
     assert {m["origin"] for m in received} == {app_server.url}, received
@@ -123,9 +102,31 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     assert "provider_select" in routes and "summary_fixed_confirm" in routes, routes
     assert not errors, errors
     audit.assert_clean()
+
+
+def test_completion_is_posted_to_the_partner(open_page, partner, app_server, start_url) -> None:
+    page = open_page()
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
+    complete_short_flow(Flow(frame))
+    frame.wait_for_url(re.compile(r"/connect/done"))
     completed = wait_for_message(page, r"complete")
     assert completed["origin"] == app_server.url
-    assert "cot_" not in json.dumps(messages(page))
+    assert "cot_" not in json.dumps(messages(page)), "a connect token was posted to the parent"
+    expect(page.locator("#status")).to_have_text("Tariff connected.")
+
+
+def test_completing_leaves_no_partner_history(open_page, partner, start_url) -> None:
+    """Back on the partner page after completing must not take the iframe back into the
+    finished flow: leaving for the done page replaces the frame's entry."""
+    page = open_page()
+    frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
+    Flow(frame).expect_route("provider_select")
+    history_length = page.evaluate("() => history.length")
+    complete_short_flow(Flow(frame))
+    frame.wait_for_url(re.compile(r"/connect/done"))
+    assert page.evaluate("() => history.length") == history_length, (
+        "completing pushed a history entry (the iframe navigates with location.href)"
+    )
 
 
 def test_lost_flow_handle_is_not_silent(open_page, partner, app_server, start_url) -> None:

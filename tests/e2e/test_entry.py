@@ -12,38 +12,50 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.driver import Flow
+from tests.e2e.driver import Flow, complete_short_flow
+from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
 
 
-def test_demo_partner_page_starts_a_flow(open_page, auditor, app_server) -> None:
+def test_demo_partner_page_end_to_end(open_page, auditor, app_server) -> None:
+    """The demo partner page: connect, come back to the partner page with the stored ids, then
+    manage the connected tariff."""
     page = open_page()
     audit = auditor(page)
     page.goto(app_server.url + "/")
     audit.check("demo")
-    start = (
-        page.locator("main")
-        .get_by_role("button")
-        .or_(page.locator("main").get_by_role("link", name=re.compile("connect|start", re.I)))
-    )
-    start.first.click()
+    page.locator("main button[name=mode][value=connect]").click()
     flow = Flow(page)
-    page.locator("#page input[name=route]").first.wait_for(state="attached")
-    assert flow.route() in ("postal_address_capture", "provider_select"), flow.route()
-    assert "fp_cot" not in page.url
+    flow.address(LONDON)
+    complete_short_flow(flow)
+    page.wait_for_url(re.compile(re.escape(app_server.url) + r"/(\?|$)"))
+    location = page.locator("[data-result=location_id]")
+    expect(location).to_have_text(re.compile(r"^loc_"))
+    assert "cot_" not in page.locator("body").inner_text()
+    audit.check("demo-connected")
+
+    page.locator("main button[name=mode][value=manage]").click()
+    flow.expect_route("summary_fixed_confirm")
+    audit.check("demo-manage-summary")
     audit.assert_clean()
 
 
-def test_email_link_starts_a_flow(open_page, auditor, signed_start_url) -> None:
+def test_email_link_end_to_end(open_page, auditor, partner, signed_start_url) -> None:
+    """A signed link from an email, at phone width, back to the partner's page at the end."""
     page = open_page()
     audit = auditor(page)
-    page.goto(signed_start_url("e2e-email-customer-1"))
+    link = signed_start_url("e2e-email-customer-1", "--return-url", partner.url("done.html"))
+    page.goto(link)
     flow = Flow(page)
-    page.locator("#page input[name=route]").first.wait_for(state="attached")
-    assert flow.route() in ("postal_address_capture", "provider_select"), flow.route()
+    flow.expect_route("postal_address_capture")
     assert "/start/" not in page.url, "the signed link is replaced by the flow URL"
-    audit.check(f"email-link-{flow.route()}")
+    audit.check("email-link-postal_address_capture")
+    flow.address(LONDON)
+    complete_short_flow(flow)
+    page.wait_for_url(re.compile(re.escape(partner.url("done.html"))))
+    assert "connect=connected" in page.url, page.url
+    assert "cot_" not in page.url, "the connect token was handed to the partner's page"
     audit.assert_clean()
 
 

@@ -87,3 +87,25 @@ def test_time_of_day_rows_without_javascript(open_page, start_url) -> None:
     page.locator("#page button[name=edit][value=add]").click()
     flow.expect_route("rate_tod_capture")
     expect(rows).to_have_count(before + 1)
+
+
+def test_library_path_without_javascript(open_page, auditor, start_url) -> None:
+    """The summary's chart and table are server-rendered: they need no script either."""
+    page = open_page(javascript=False)
+    audit = auditor(page)
+    flow = Flow(page)
+    page.goto(start_url(postal_address=LONDON))
+    flow.provider("Northwind Energy")
+    flow.tariff("Northwind Economy 7")
+    flow.scope.locator(
+        '#page input[name=route][value="contract_term_capture"], '
+        '#page input[name=route][value="summary_tou_confirm"]'
+    ).first.wait_for(state="attached")
+    if flow.route() == "contract_term_capture":
+        flow.contract_term("unknown")
+    flow.expect_route("summary_tou_confirm")
+    expect(flow.main().locator("svg, [role=img]").first).to_be_visible()
+    audit.check("nojs-summary_tou_confirm", axe=False)
+    flow.save()
+    expect_done(page)
+    audit.assert_clean()
