@@ -213,12 +213,12 @@ class Auditor:
         if original:
             self.page.set_viewport_size(original)
 
-    def screenshot(self, state: str, width: int) -> Path:
+    def screenshot(self, state: str, width: int, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{slug(self.test_name)}--{slug(state)}--{width}.png"
         # caret="initial": hiding the caret leaves empty style="" attributes on inputs, which
         # htmx then copies on swap and the app's CSP (rightly) refuses.
-        self.page.screenshot(path=str(path), full_page=True, caret="initial")
+        self.page.screenshot(path=str(path), full_page=full_page, caret="initial")
         return path
 
     def assert_clean(self) -> None:

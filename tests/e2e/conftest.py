@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.conftest import RedisServer, SandboxServer, stop
-from tests.e2e.audit import ARTIFACTS, PHONE, Auditor
+from tests.e2e.audit import ARTIFACTS, PHONE, SCREENSHOTS, Auditor
 from tests.e2e.servers import AppServer, PartnerSite, start_app, start_partner_site
 from tests.e2e.upstream import external_start_url
 
@@ -40,6 +41,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_screenshots() -> None:
+    """Screenshots describe the latest run only: none left over from renamed or removed tests."""
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,18 @@ class Flow:
                 f"at {self.scope.url}: {self.heading_text()!r}\n{self.page_text()[:800]}"
             ) from exc
 
+    def expect_one_of(self, *routes: str, timeout: float = STEP_TIMEOUT_MS) -> str:
+        """Wait until the flow shows one of ``routes`` (the next page may depend on upstream
+        data, e.g. whether it knows the contract term) and return the one shown."""
+        selector = ", ".join(f'#page input[name=route][value="{r}"]' for r in routes)
+        try:
+            self.scope.locator(selector).first.wait_for(state="attached", timeout=timeout)
+        except Exception as exc:
+            raise AssertionError(
+                f"expected one of {routes}, the browser shows route={self.route()!r}"
+            ) from exc
+        return self.route()
+
     def heading_text(self) -> str:
         h1 = self.scope.locator("h1")
         return h1.first.inner_text().strip() if h1.count() else ""
@@ -167,11 +179,9 @@ def complete_short_flow(flow: Flow, before_save: Callable[[], None] = lambda: No
     skipping the contract date if asked, then SAVE on the summary."""
     flow.provider("Northwind Energy")
     flow.tariff("Northwind Fixed 12M")
-    flow.scope.locator(
-        '#page input[name=route][value="contract_term_capture"], '
-        '#page input[name=route][value="summary_fixed_confirm"]'
-    ).first.wait_for(state="attached")
-    if flow.route() == "contract_term_capture":
+    if flow.expect_one_of("contract_term_capture", "summary_fixed_confirm") != (
+        "summary_fixed_confirm"
+    ):
         flow.contract_term("unknown")
     flow.expect_route("summary_fixed_confirm")
     before_save()

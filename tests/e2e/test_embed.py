@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Frame, Page, Request, expect
 
+from tests.e2e.audit import PHONE
 from tests.e2e.driver import Flow, complete_short_flow, provider_login
 from tests.e2e.upstream import LONDON
 
@@ -73,6 +74,7 @@ def test_iframe_flow_with_third_party_cookies_blocked(
     wait_for_message(page, r"ready")
     audit = auditor(page)
     audit.check("iframe-provider_select", scope=frame)
+    audit.screenshot("partner-embed-viewport", PHONE["width"], full_page=False)
 
     def steps_added_no_history() -> None:
         assert page.evaluate("() => history.length") == history_length, "a step pushed history"
