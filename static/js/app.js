@@ -63,7 +63,8 @@
     if (marked) {
       var type = marked.getAttribute("data-event");
       if (type === "complete" || type === "close") {
-        post(type);
+        var outcome = marked.getAttribute("data-outcome");
+        post(type, outcome ? { outcome: outcome } : null);
       }
     }
   }
