@@ -118,8 +118,9 @@ def app_env(
         "PUBLIC_URL": public_url,
         "PARTNER_ORIGINS": " ".join(p.origin for p in partners),
         "PARTNER_RETURN_URLS": " ".join(p.url("done.html") for p in partners),
-        # http://localhost is a secure context for Chromium, so Secure cookies still work in
-        # the tests; the app must not need HTTPS to run them.
+        # Production cookies (__Host-, Secure, SameSite=None, Partitioned) even over plain HTTP:
+        # http://localhost is a secure context for Chromium, so it keeps Secure cookies.
+        "SESSION_COOKIE_SECURE": "true",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
     }

@@ -204,6 +204,8 @@ def test_iframe_flow_from_a_signed_start_link(open_page, partner, signed_start_u
 
 
 def test_iframe_messages_name_each_page(open_page, partner, app_server, start_url) -> None:
+    """Also the control for the cookie-blocking test: a default Chromium keeps the app's
+    partitioned session cookie in the frame, so the blocking there is what removes it."""
     page = open_page()
     frame = embed(page, partner, start_url(origin=partner.origin, postal_address=LONDON))
     flow = Flow(frame)
@@ -216,6 +218,9 @@ def test_iframe_messages_name_each_page(open_page, partner, app_server, start_ur
         "tariff_structure_select" in routes
     ), routes
     assert frame.evaluate("() => document.body.dataset.parentOrigin") == partner.origin
+    cookies = page.context.cookies(app_server.url)
+    assert cookies, "control: a default Chromium keeps the framed app's (partitioned) cookie"
+    assert all(c.get("partitionKey") for c in cookies), cookies
 
 
 def test_non_allowed_origin_cannot_frame_the_app(open_page, stranger, app_server, start_url):
