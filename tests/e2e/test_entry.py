@@ -7,6 +7,7 @@ expired link must end on a page that says what happened and what to do (audited 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import requests
@@ -90,3 +91,34 @@ def test_expired_connect_token_explains_itself(open_page, auditor, start_url, sa
     assert re.search(r"expired|no longer|start again|new link", text, re.I), text
     audit.check("token-expired")
     audit.assert_clean()
+
+
+def test_expired_email_link_explains_itself(open_page, auditor, sandbox, app_factory) -> None:
+    app = app_factory(sandbox, START_LINK_MAX_AGE="1")
+    link = app.cli("connect-link", "e2e-email-customer-3").strip().splitlines()[-1]
+    time.sleep(2.1)
+    page = open_page()
+    audit = auditor(page)
+    response = page.goto(link)
+    assert response is not None and response.status in (400, 403, 410), response.status
+    expect(page.locator("h1")).to_have_count(1)
+    text = page.locator("main").inner_text()
+    assert re.search(r"expired|no longer|new link|ask", text, re.I), text
+    audit.check("start-link-expired")
+    audit.assert_clean()
+
+
+def test_connect_tokens_stay_out_of_the_app_log(open_page, app_server, start_url) -> None:
+    """The token arrives in a URL once (``/connect?fp_cot=``); neither the access log nor the
+    app's own log lines may keep it."""
+    page = open_page()
+    url = start_url(postal_address=LONDON)
+    token = url.split("fp_cot=")[1].split("&")[0]
+    page.goto(url)
+    flow = Flow(page)
+    flow.provider("Northwind Energy")
+    flow.expect_route("tariff_select")
+    time.sleep(0.5)  # gunicorn writes its access log line after the response
+    log = app_server.log()
+    assert "/connect" in log, "the access log is written"
+    assert token not in log, "a connect token is in the app's log"
