@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,6 +57,9 @@ TOKEN_RE = re.compile(r"^cot_[A-Za-z0-9]{8,64}$")
 _PLUMBING = {"csrf_token", sessions.FLOW_FIELD, "route", "action"}
 # What a completed flow reports on the done page and to the partner frame.
 OUTCOMES = ("connected", "pending", "disconnected")
+# Links from a framed flow to the provider login in a new tab (see provider_login_elsewhere).
+_PROVIDER_LINK_PREFIX = "connect:provider-link:"
+_PROVIDER_LINK_TTL = 15 * 60
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -105,6 +109,18 @@ def navigate(url: str) -> Response:
     return _personal(response)
 
 
+def show_url() -> str:
+    """Where to send the browser to see the current page.
+
+    A whole-page navigation carries no ``X-Connect-Flow`` header and no form field, so inside a
+    frame that gets no cookie it would arrive without its session. While a flow is open the
+    URL therefore carries a fresh launch code (single use, two minutes, never the token).
+    """
+    if session.get("token"):
+        return url_for("flow.show", launch=sessions.new_launch_code())
+    return url_for("flow.show")
+
+
 def fragment(template: str, context: dict[str, Any]) -> str:
     """What htmx swaps in: the new ``<title>`` (htmx moves it to the head) and the page block."""
     title = render_block(template, "title", **context).strip()
@@ -118,7 +134,7 @@ def render_view(template: str, status: int = 200, **context: Any) -> Response:
         if status >= 400:
             # htmx leaves error responses unswapped; send the browser to the page itself, where
             # a plain GET re-evaluates the situation and renders it whole.
-            return navigate(url_for("flow.show"))
+            return navigate(show_url())
         body = fragment(template, context)
     else:
         body = render_template(template, **context)
@@ -163,15 +179,16 @@ def expired() -> Response:
     return render_view("flow/expired.html", 410, partner_start=kind == "partner")
 
 
-def upstream_failed(exc: FlatPeakError, retry_url: str) -> Response:
+def upstream_failed(exc: FlatPeakError, retry_url: str | None = None) -> Response:
     """FlatPeak down, slow or answering garbage: a page that says so, with a retry."""
     if isinstance(exc, AuthFailed):
         log.error("flatpeak refused our credentials: check FLATPEAK_ACCOUNT_ID / FLATPEAK_API_KEY")
     else:
         log.warning("flatpeak unavailable: %s", exc)
     status = 504 if isinstance(exc, UpstreamTimeout) else 503
+    slow = isinstance(exc, UpstreamTimeout)
     return render_view(
-        "flow/unavailable.html", status, retry_url=retry_url, slow=isinstance(exc, UpstreamTimeout)
+        "flow/unavailable.html", status, retry_url=retry_url or show_url(), slow=slow
     )
 
 
@@ -214,7 +231,10 @@ def respond(page: PageObject, *, after_post: bool = False) -> Response:
         if not isinstance(target, str) or not target.startswith(("https://", "http://")):
             return unknown_route(route)
         # The provider login needs the token to come back to us; it is FlatPeak's URL, not ours.
-        return navigate(with_query(target, fp_cot=session["token"]))
+        login_url = with_query(target, fp_cot=session["token"])
+        if session.get("framed"):
+            return provider_login_elsewhere(login_url)
+        return navigate(login_url)
     if route in ("session_complete", "complete_tariff"):
         return complete(page)
     if route == "error":
@@ -229,6 +249,47 @@ def respond(page: PageObject, *, after_post: bool = False) -> Response:
         session["fresh"] = True
         return _personal(redirect(url_for("flow.show"), 303))
     return render_page(page)
+
+
+def provider_login_elsewhere(login_url: str) -> Response:
+    """A DIRECT provider's login cannot run inside the partner's frame: providers refuse to be
+    framed, and a frame that navigates away loses the partner's page. The frame shows a link
+    that opens the login in a new tab (a user activation, so no pop-up blocker) and waits;
+    the tab comes back to ``provider_return``, which tells this frame to carry on."""
+    token = session["token"]
+    tokens.update(store(), token, provider_login="waiting")
+    provider = provider_name(session.get("page"), request.form.get("provider_id"))
+    session["page"] = None
+    # The link names a short-lived code, not the provider URL itself: that URL carries the
+    # connect token, which must never appear in our markup.
+    code = secrets.token_urlsafe(18)
+    store().set(_PROVIDER_LINK_PREFIX + code, login_url, ex=_PROVIDER_LINK_TTL)
+    return render_view(
+        "flow/provider_login.html",
+        200,
+        login_url=url_for("flow.provider_link", code=code),
+        provider=provider,
+    )
+
+
+@bp.get("/provider-login/<code>")
+def provider_link(code: str) -> Response:
+    """Opened in a new tab from a framed flow: on to the provider's login (with ``fp_cot``)."""
+    login_url = store().get(_PROVIDER_LINK_PREFIX + code) if len(code) < 64 else None
+    if not login_url:
+        return render_view("flow/invalid_link.html", 400)
+    if isinstance(login_url, bytes):
+        login_url = login_url.decode()
+    return _personal(redirect(login_url, 303))
+
+
+def provider_name(page: PageObject | None, provider_id: str | None) -> str:
+    """The display name of the provider the customer just chose, if the page listed it."""
+    data = (page or {}).get("data") or {}
+    for provider in data.get("providers") or []:
+        if isinstance(provider, dict) and provider.get("id") == provider_id:
+            return str(provider.get("display_name") or "")[:80]
+    return ""
 
 
 def complete(page: PageObject) -> Response:
@@ -265,12 +326,12 @@ def finish(token: str) -> Response:
     except ExchangeNotReady:
         # Connect has not completed this session after all: show where it really is.
         session.pop("completing", None)
-        return navigate(url_for("flow.show"))
+        return navigate(show_url())
     except TokenNotFound:
         session.pop("completing", None)
         return expired()
     except FlatPeakError as exc:
-        return upstream_failed(exc, retry_url=url_for("flow.show"))
+        return upstream_failed(exc)
     reference = (
         flow_entry.get("customer_ref")
         or exchanged.customer_reference_id
@@ -306,7 +367,7 @@ def restore_or_fail(token: str) -> PageObject | Response:
     try:
         answer = client().restore(token)
     except FlatPeakError as exc:
-        return upstream_failed(exc, retry_url=url_for("flow.show"))
+        return upstream_failed(exc)
     if isinstance(answer, ConnectError):
         if answer.token_expired or answer.token_unknown:
             return expired()
@@ -318,11 +379,25 @@ def restore_or_fail(token: str) -> PageObject | Response:
 # -- views -----------------------------------------------------------------------------------
 
 
+def note_framing() -> None:
+    """Remember whether the flow runs inside a frame, from the browser's fetch metadata on a
+    whole-page load (htmx requests say ``empty``). Browsers without it fall back to whether
+    the partner framed us through a start link naming its origin."""
+    dest = request.headers.get("Sec-Fetch-Dest")
+    if dest == "iframe":
+        session["framed"] = True
+    elif dest == "document":
+        session["framed"] = False
+    elif dest is None and session.get("embed_origin") and "framed" not in session:
+        session["framed"] = True
+
+
 @bp.get("/flow")
 def show() -> Response:
     token = session.get("token")
     if not token:
         return render_view("flow/no_flow.html", 404)
+    note_framing()
     if session.get("completing"):
         # A completion whose exchange failed: retry it rather than resuming a finished session.
         return finish(token)
@@ -344,7 +419,7 @@ def step() -> Response:
     token = session.get("token")
     page = session.get("page")
     if not token or not page:
-        return navigate(url_for("flow.show"))
+        return navigate(show_url())
     posted_route = request.form.get("route", "")
     if posted_route != page.get("route"):
         # The cached page may be stale (another tab moved on): ask Connect where we are.
@@ -386,7 +461,7 @@ def step() -> Response:
         if answer.token_expired or answer.token_unknown:
             return expired() if not is_htmx() else navigate(url_for("flow.show"))
         if answer.route_mismatch:
-            return navigate(url_for("flow.show"))
+            return navigate(show_url())
         field = adapter.field_for_error(answer.code)
         message = adapter.message_for_error(answer.code, answer.message)
         return render_page(page, values=typed_values(), errors={field: message}, status=422)
@@ -409,8 +484,37 @@ def provider_return() -> Response:
     context = tokens.recall(store(), token)
     if context is None:
         return render_view("flow/invalid_link.html", 400)
+    waiting_frame = context.get("provider_login") == "waiting"
+    if waiting_frame:
+        tokens.update(store(), token, provider_login="returned")
     launch = sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
+    if waiting_frame:
+        # The login ran in a tab of its own; the partner's frame is waiting for it and moves on
+        # by itself. This tab says so, and can still carry on here if that frame is gone.
+        continue_url = url_for("flow.show", launch=launch)
+        return render_view("flow/provider_returned.html", 200, continue_url=continue_url)
     return _personal(redirect(url_for("flow.show", launch=launch), 303))
+
+
+@bp.route("/provider-wait", methods=["GET", "POST"])
+def provider_wait() -> Response:
+    """The framed flow waiting for the provider login in another tab.
+
+    htmx polls this (GET): 204 until ``provider_return`` has seen the customer come back, then
+    the current page. The no-JS "I've logged in" button posts here and gets the page whole.
+    """
+    token = session.get("token")
+    if not token:
+        return render_view("flow/no_flow.html", 404)
+    context = tokens.recall(store(), token) or {}
+    if request.method == "GET" and context.get("provider_login") == "waiting":
+        return _personal(make_response("", 204))
+    tokens.update(store(), token, provider_login="done")
+    answer = restore_or_fail(token)
+    if isinstance(answer, Response):
+        return answer
+    # Pressed before logging in, Connect still answers session_redirect: the frame waits again.
+    return respond(answer)
 
 
 @bp.get("/callback")

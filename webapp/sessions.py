@@ -36,7 +36,7 @@ _FLOW_PREFIX = "connect:flow:"
 _LAUNCH_PREFIX = "connect:launch:"
 # Session keys owned by this module and the flow; everything else (e.g. the CSRF secret) is kept
 # across a session id regeneration.
-FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin")
+FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin", "framed")
 
 
 def _is_handle(value: str | None) -> bool:
