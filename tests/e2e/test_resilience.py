@@ -66,6 +66,15 @@ def test_slow_upstream_shows_progress_and_ignores_a_second_press(
     flow.expect_route("provider_select")
     assert len(posts) == 1, f"{len(posts)} posts for one step: {posts}"
 
+    # The same for a choice button: a double tap on a provider is one step.
+    choice = flow.choice("provider_id", text="Northwind Energy")
+    choice.dblclick()
+    page.wait_for_timeout(300)
+    choice_state = state(choice) if choice.count() else {"disabled": True}
+    flow.expect_route("tariff_select")
+    assert len(posts) == 2, f"a double tap on a provider sent {len(posts) - 1} posts"
+    assert choice_state["disabled"], f"the chosen provider could be pressed again: {choice_state}"
+
 
 def test_upstream_down_reenables_the_form_with_a_message(
     open_page, auditor, sandbox, sandbox_factory, app_factory
