@@ -16,6 +16,14 @@ summary. The token's ``callback_uri`` is the app's own ``/connect/callback``, so
 callback's work (exchange the token, store the ids) inside the SAVE post instead of bouncing the
 token through a URL; that request is reported as "callback".
 
+It prints: (1) the bytes of a first visit (HTML and every linked asset, raw and gzip -9) against
+the official React client's measured build, and htmx fragment sizes; (2) p50/p95/max per request
+kind over ``--flows`` sequential flows, then again with ``--latency-ms`` added to every sandbox
+request (through the sandbox's ``/_sandbox/faults`` hook, the runtime form of
+``SANDBOX_FAULT_LATENCY_MS``) to separate our time from upstream's; (3) flows per second from
+``--concurrency`` threads; (4) RSS of the gunicorn master and workers before and after, and what
+Redis holds afterwards. gunicorn reads ``WEB_CONCURRENCY`` and ``GUNICORN_THREADS`` as usual.
+
 Times are wall-clock at the client over loopback, so they include ~1 ms of ``requests``
 overhead; "upstream" is the sandbox over HTTP, so every step includes its real round trip.
 """
@@ -857,9 +865,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency-flows", type=int, default=6, help="flows in the latency run (default 6)"
     )
+    parser.add_argument(
+        "--load-flows",
+        type=int,
+        default=80,
+        help="flows in the throughput run (default 80: enough to outlast the ramp-up)",
+    )
     parser.add_argument("--warmup", type=int, default=2, help="untimed flows first (default 2)")
     args = parser.parse_args(argv)
-    for name in ("flows", "concurrency", "latency_flows"):
+    for name in ("flows", "concurrency", "latency_flows", "load_flows"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.latency_ms < 0 or args.warmup < 0:
@@ -868,12 +882,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
+    print(f"\nstopped by signal {signum}; stopping every process", file=sys.stderr)
     # SystemExit unwinds through running_stack(), which stops every process it started.
     raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Ctrl-C must stop the benchmark even when started from a shell that ignores SIGINT for
+    # background jobs (the children run in sessions of their own and never see it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     began = time.perf_counter()
@@ -913,7 +931,7 @@ def main(argv: list[str] | None = None) -> int:
             print_overhead(base, slow, args.latency_ms)
 
         load = concurrent(
-            stack, make_tokens(stack, partner, args.flows, "load"), args.concurrency, 300
+            stack, make_tokens(stack, partner, args.load_flows, "load"), args.concurrency, 300
         )
         total += len(load.flows)
         errors += load.errors
