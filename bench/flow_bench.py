@@ -790,7 +790,8 @@ def print_overhead(base: Run, slow: Run, latency_ms: int) -> None:
         print(
             f"{label:<48}{len(slow_values):>5}{ms(percentile(slow_values, 0.5)):>9}"
             f"{ms(percentile(slow_values, 0.95)):>9}{ms(added):>9}"
-            f"{added * 1000 / latency_ms:>18.2f}"
+            # + 0.0 turns a rounded -0.00 into 0.00
+            f"{round(added * 1000 / latency_ms, 2) + 0.0:>18.2f}"
         )
     print(
         "'added' is the p50 increase over the run without latency; divided by the latency it "
