@@ -257,7 +257,7 @@ def test_allowed_origin_is_in_frame_ancestors(open_page, partner, app_server, st
     assert "x-frame-options" not in {k.lower() for k in flow_response.headers}
 
 
-def direct_login_from_the_iframe(page: Page, partner, start: str) -> None:
+def direct_login_from_the_iframe(page: Page, partner, start: str, audit=None) -> None:
     """Choose the DIRECT provider in the frame, log in outside it, and expect the frame itself
     (the partner's page) to carry on to the summary."""
     context = page.context
@@ -282,6 +282,8 @@ def direct_login_from_the_iframe(page: Page, partner, start: str) -> None:
                 continue
             page.wait_for_timeout(250)
     assert login is not None, "the provider login never opened outside the iframe"
+    if audit is not None and login is not page:
+        audit.check("iframe-waiting-for-provider-login", scope=frame)
     login.wait_for_load_state()
     provider_login(login, "approve")
     login.wait_for_load_state()
@@ -291,15 +293,21 @@ def direct_login_from_the_iframe(page: Page, partner, start: str) -> None:
         return
     route = flow.expect_one_of("summary_fixed_confirm", "summary_tou_confirm", timeout=20_000)
     assert route.startswith("summary_")
+    if audit is not None and not login.is_closed():
+        login_audit = type(audit)(page=login, test_name=audit.test_name)
+        login_audit.check("login-tab-after-return")
+        audit.problems += login_audit.problems
 
 
-def test_direct_provider_login_from_the_iframe(open_page, partner, start_url) -> None:
+def test_direct_provider_login_from_the_iframe(open_page, auditor, partner, start_url) -> None:
     """The provider's login cannot run inside the partner's iframe; the customer completes it in
     a new window (or a user-activated top-level navigation) and lands back in the flow."""
     page = open_page()
+    audit = auditor(page)
     direct_login_from_the_iframe(
-        page, partner, start_url(origin=partner.origin, postal_address=LONDON)
+        page, partner, start_url(origin=partner.origin, postal_address=LONDON), audit
     )
+    audit.assert_clean()
 
 
 def test_direct_provider_login_from_the_iframe_without_cookies(

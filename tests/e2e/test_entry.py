@@ -13,8 +13,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.conftest import stop
 from tests.e2e.driver import Flow, complete_short_flow
-from tests.e2e.upstream import LONDON
+from tests.e2e.upstream import LONDON, external_start_url
 
 pytestmark = pytest.mark.browser
 
@@ -122,3 +123,37 @@ def test_connect_tokens_stay_out_of_the_app_log(open_page, app_server, start_url
     log = app_server.log()
     assert "/connect" in log, "the access log is written"
     assert token not in log, "a connect token is in the app's log"
+
+
+def test_no_flow_page_explains_itself(open_page, auditor, app_server) -> None:
+    """Opening the flow URL with no flow (a bookmark, a cleared session) says what to do."""
+    page = open_page()
+    audit = auditor(page)
+    response = page.goto(app_server.url + "/connect/flow")
+    assert response is not None and response.status in (200, 404, 410), response.status
+    expect(page.locator("h1")).to_have_count(1)
+    assert len(page.locator("main").inner_text().strip()) > 40
+    audit.check("no-flow")
+    audit.assert_clean()
+
+
+def test_upstream_down_on_arrival_explains_itself(
+    open_page, auditor, sandbox, sandbox_factory, app_factory
+) -> None:
+    """The customer arrives while FlatPeak is unreachable: a page that says so and offers a
+    retry, never a stack trace."""
+    down = sandbox_factory()
+    app = app_factory(down)
+    url = external_start_url(sandbox, app.url)
+    stop(down.proc)
+    page = open_page()
+    audit = auditor(page)
+    response = page.goto(url)
+    assert response is not None and response.status >= 500, response and response.status
+    text = page.locator("main").inner_text()
+    assert "Traceback" not in text and "cot_" not in text
+    expect(
+        page.locator("main").get_by_role("button").or_(page.locator("main a[href]")).first
+    ).to_be_visible()
+    audit.check("upstream-down-on-arrival")
+    audit.assert_clean()
