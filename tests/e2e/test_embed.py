@@ -1,8 +1,9 @@
 """The flow embedded in a partner's iframe, cross-site, as partners will ship it.
 
 The partner test site (``127.0.0.2``) frames the app (``localhost``), listens for its postMessage
-events and sizes the iframe from them. A second site (``127.0.0.3``) is not in PARTNER_ORIGINS and
-must not be able to frame the app at all.
+events and sizes the iframe from them. ``127.0.0.4`` is a second allowed partner (messages must go
+to the flow's own partner only); ``127.0.0.3`` is not in PARTNER_ORIGINS and must not be able to
+frame the app at all.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def no_inner_scrollbar(frame: Frame) -> bool:
 def test_iframe_flow_with_third_party_cookies_blocked(
     cookie_blocking_context, partner, app_server, start_url, auditor
 ) -> None:
+    """A whole framed flow in a browser that keeps no cookie for the app: the flow handle (header
+    and hidden field) carries the session, and the token never travels in a URL again."""
     context = cookie_blocking_context
     app_requests: list[Request] = []
     context.on(
