@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.audit import axe_violations
 from tests.e2e.driver import Flow
-from tests.e2e.upstream import external_start_url
+from tests.e2e.upstream import LONDON, external_start_url
 
 pytestmark = pytest.mark.browser
 
@@ -53,5 +53,14 @@ def test_partner_branding_from_configuration(open_page, sandbox, app_factory, th
     problems = axe_violations(page)
     flow.submit()  # the error state: red text and error borders on the theme's surface
     page.locator("#page [aria-invalid=true]").first.wait_for()
+    problems += axe_violations(page)
+
+    # The summary: badges, the chart's labels and legend, the price table, in this theme.
+    page.goto(external_start_url(sandbox, app.url, postal_address=LONDON))
+    flow.provider("Northwind Energy")
+    flow.tariff("Northwind Economy 7")
+    if flow.expect_one_of("contract_term_capture", "summary_tou_confirm") != "summary_tou_confirm":
+        flow.contract_term("unknown")
+    flow.expect_route("summary_tou_confirm")
     problems += axe_violations(page)
     assert not problems, "\n".join(problems)

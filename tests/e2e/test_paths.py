@@ -180,7 +180,7 @@ def test_provider_not_listed_path(open_page, auditor, start_url) -> None:
     audit.assert_clean()
 
 
-def test_provider_search_filters_the_list(open_page, start_url) -> None:
+def test_provider_search_filters_the_list(open_page, auditor, start_url) -> None:
     page = open_page()
     flow = Flow(page)
     page.goto(start_url(postal_address=GB_POSTAL))
@@ -192,6 +192,12 @@ def test_provider_search_filters_the_list(open_page, start_url) -> None:
     search.fill("north")
     expect(providers.filter(visible=True)).to_have_count(1)
     expect(providers.filter(visible=True).first).to_contain_text("Northwind Energy")
+    search.fill("zzzz")
+    expect(providers.filter(visible=True)).to_have_count(0)
+    expect(page.locator("#page [role=status]").first).to_contain_text(re.compile(r"\w{4,}"))
+    audit = auditor(page)
+    audit.check("provider_select-no-match", widths=({"width": 375, "height": 812},))
+    audit.assert_clean()
 
 
 @pytest.mark.parametrize(
