@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Request, expect
 
 from tests.e2e.driver import Flow, expect_done, provider_login
-from tests.e2e.upstream import LONDON
+from tests.e2e.upstream import BERWICK, LONDON
 
 pytestmark = pytest.mark.browser
 
@@ -105,3 +105,34 @@ def test_library_path_without_javascript(open_page, auditor, start_url) -> None:
     flow.save()
     expect_done(page)
     audit.assert_clean()
+
+
+def test_market_path_without_javascript(open_page, start_url) -> None:
+    """A region choice, a surcharge and a name with plain posts."""
+    page = open_page(javascript=False)
+    flow = Flow(page)
+    page.goto(start_url(postal_address=BERWICK))
+    flow.provider("Tidal Market Power")
+    flow.structure("MARKET")
+    flow.expect_route("market_surcharge_capture")
+    region = flow.field("region")
+    first_region = region.locator("option:not([value=''])").first.get_attribute("value")
+    flow.surcharge("2", "5", region=first_region)
+    flow.tariff_name("No Script Tracker")
+    flow.contract_term("unknown")
+    flow.expect_route("summary_tou_confirm")
+    flow.save()
+    expect_done(page)
+
+
+def test_provider_not_listed_without_javascript(open_page, start_url) -> None:
+    page = open_page(javascript=False)
+    flow = Flow(page)
+    page.goto(start_url(postal_address=LONDON))
+    flow.expect_route("provider_select")
+    flow.action("PROVIDER_MISSING")
+    flow.expect_route("provider_name_capture")
+    flow.set_field("provider_name", "Acme Power")
+    flow.submit()
+    flow.structure("FIXED")
+    flow.expect_route("rate_fixed_capture")
