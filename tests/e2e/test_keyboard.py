@@ -19,13 +19,25 @@ pytestmark = pytest.mark.browser
 
 MAX_TABS = 80
 
+# What has focus, and whether a sighted keyboard user can see it: a focus indicator (outline or
+# box shadow; WCAG 2.4.7) and not hidden under something else such as a sticky header (2.4.11).
 _FOCUSED_JS = """
 () => {
   const el = document.activeElement;
-  if (!el) return {};
+  if (!el || el === document.body) return {};
+  const s = getComputedStyle(el);
+  const indicator = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) ||
+    (s.boxShadow && s.boxShadow !== 'none');
+  const r = el.getBoundingClientRect();
+  const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1);
+  const y = Math.min(Math.max(r.top + Math.min(r.height / 2, 10), 0), innerHeight - 1);
+  const top = document.elementFromPoint(x, y);
+  const obscured = r.width > 0 && !!top && top !== el && !el.contains(top) &&
+    !(el.labels && [...el.labels].some(l => l.contains(top)));
   return {tag: el.tagName.toLowerCase(), name: el.getAttribute('name') || '',
           value: el.getAttribute('value') || '', id: el.id || '',
-          text: (el.innerText || '').trim().replace(/\\s+/g, ' ')};
+          text: (el.innerText || '').trim().replace(/\\s+/g, ' '),
+          indicator, obscured, by: top ? top.tagName.toLowerCase() + '.' + top.className : ''};
 }
 """
 
@@ -34,12 +46,24 @@ def focused(page: Page) -> dict:
     return page.evaluate(_FOCUSED_JS)
 
 
+#: Focus problems seen while tabbing (element description -> problem), checked at the end.
+FOCUS_PROBLEMS: dict[str, str] = {}
+
+
 def tab_to(page: Page, matches, label: str) -> dict:
-    """Press Tab until the focused element satisfies ``matches``; fail if it is never reached."""
+    """Press Tab until the focused element satisfies ``matches``; fail if it is never reached.
+    Every element focused on the way must show where focus is."""
     seen = []
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
         info = focused(page)
+        where = f"{info.get('tag')}[name={info.get('name')}] {info.get('text', '')[:30]!r}"
+        if info and not info.get("indicator"):
+            FOCUS_PROBLEMS[where] = "no visible focus indicator"
+        if info and info.get("obscured"):
+            page.wait_for_timeout(50)  # scrolling into view may still be settling
+            if focused(page).get("obscured"):
+                FOCUS_PROBLEMS[where] = f"focused element hidden under {info.get('by')}"
         if matches(info):
             return info
         seen.append(f"{info.get('tag')}[{info.get('name')}]{info.get('text', '')[:20]!r}")
@@ -105,6 +129,7 @@ def address_by_keyboard(page: Page) -> None:
 
 def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
     """From the first page to the done page with Tab, arrows, typing and Enter only."""
+    FOCUS_PROBLEMS.clear()
     page = open_page()
     flow = Flow(page)
     page.goto(start_url())
@@ -130,6 +155,7 @@ def test_full_flow_by_keyboard_alone(open_page, start_url) -> None:
     expect_done(page)
     expect(page.locator("h1")).to_have_count(1)
     assert not page.e2e_errors, page.e2e_errors
+    assert not FOCUS_PROBLEMS, "\n".join(f"{k}: {v}" for k, v in FOCUS_PROBLEMS.items())
 
 
 def test_validation_errors_take_focus(open_page, start_url) -> None:
