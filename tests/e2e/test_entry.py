@@ -157,3 +157,16 @@ def test_upstream_down_on_arrival_explains_itself(
     ).to_be_visible()
     audit.check("upstream-down-on-arrival")
     audit.assert_clean()
+
+
+def test_address_bar_url_does_not_open_the_flow_elsewhere(open_page, start_url) -> None:
+    """The URL left in the address bar (and history) after arriving is useless to anyone else:
+    pasted into another browser it must not open the customer's flow."""
+    page = open_page()
+    page.goto(start_url(postal_address=LONDON))
+    Flow(page).expect_route("provider_select")
+    shown_url = page.url
+    other = open_page()  # another browser profile: no cookies of the first
+    other.goto(shown_url)
+    assert Flow(other).route() == "", f"{shown_url} opened the flow in another browser"
+    assert "Northwind" not in other.locator("body").inner_text()
