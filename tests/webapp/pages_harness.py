@@ -19,7 +19,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
-from webapp import branding, formatting
+from webapp import assets, branding, formatting
 from webapp.pages import adapter_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,7 @@ def make_app(**config: Any) -> Flask:
     )
     Babel(app)
     CSRFProtect(app)
+    assets.init_app(app)
     formatting.init_app(app)
     app.register_blueprint(branding.bp)
 

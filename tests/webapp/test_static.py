@@ -27,3 +27,17 @@ def test_base_template_pins_the_same_hash() -> None:
     tag = re.search(r"<script[^>]+htmx-2\.0\.11\.min\.js[^>]*>", base)
     assert tag, "base.html does not load the vendored htmx"
     assert f'integrity="{PINNED}"' in tag.group(0)
+
+
+def test_linked_assets_are_content_addressed_and_cached_for_a_year(client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    assert len(links) >= 3
+    for link in links:
+        assert "?v=" in link, link
+        response = client.get(link)
+        assert response.status_code == 200
+        assert "max-age=31536000" in response.headers["Cache-Control"]
+    # Without the hash, the default (revalidate) applies.
+    bare = client.get(links[0].split("?")[0])
+    assert "max-age=31536000" not in bare.headers.get("Cache-Control", "")
