@@ -260,3 +260,25 @@ def test_managing_an_existing_location(
         flow.action("EDIT")
         flow.expect_route("provider_select")
     audit.assert_clean()
+
+
+def test_us_address_asks_for_a_state(open_page, auditor, start_url) -> None:
+    """Choosing the United States turns the state field into a list of states, by keyboard or
+    mouse, without losing what was typed; the flow then carries on in USD."""
+    page = open_page()
+    audit = auditor(page)
+    flow = Flow(page)
+    page.goto(start_url())
+    flow.expect_route("postal_address_capture")
+    flow.set_field("address_line1", "1 Test Street")
+    flow.set_field("city", "Austin")
+    flow.set_field("country_code", "US")
+    state = page.locator("#page select[name=state]")
+    expect(state, "a US address offers a list of states").to_be_visible()
+    expect(flow.field("city")).to_have_value("Austin")
+    audit.check("postal_address_capture-us")
+    state.select_option("TX")
+    flow.set_field("post_code", "78701")
+    flow.submit()
+    flow.expect_route("provider_select")
+    audit.assert_clean()
