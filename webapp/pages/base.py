@@ -66,23 +66,33 @@ class PageAdapter:
         query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Template variables. ``values`` are typed values to show again (after an error or a
-        local edit); without them the adapter fills the form from ``page["data"]``. ``query`` is
-        the GET query string (no-JS list filtering, ``?q=``)."""
+        local edit); without them :meth:`initial_values` fills the form from ``page["data"]``.
+        ``query`` is the GET query string (no-JS list filtering, ``?q=``)."""
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
-        from webapp.pages.common import ACTION_HINTS, ACTION_LABELS, provider_of
+        from webapp.pages.common import (
+            ACTION_HINTS,
+            ACTION_LABELS,
+            address_of,
+            has_address,
+            provider_of,
+        )
         from webapp.pages.progress import progress_for
 
         data = page.get("data") if isinstance(page.get("data"), Mapping) else {}
         route = str(page.get("route") or "")
+        address = address_of(data)
         return {
             "page": page,
             "route": route,
             "data": data,
             "actions": [a for a in (page.get("actions") or []) if isinstance(a, str)],
-            "values": dict(values or {}),
+            "values": dict(values) if values else self.initial_values(data),
             "errors": dict(errors or {}),
             "provider": provider_of(data),
+            # The address Connect is working with, for the pages that show it as a card.
+            "address": address,
+            "show_address": has_address(address),
             "direction": str(page.get("direction") or "IMPORT"),
             "live_mode": bool(page.get("live_mode")),
             "title": str(self.title),
@@ -90,6 +100,11 @@ class PageAdapter:
             "action_labels": {key: str(label) for key, label in ACTION_LABELS.items()},
             "action_hints": {key: str(hint) for key, hint in ACTION_HINTS.items()},
         }
+
+    def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The form's values from the page data, shown when the customer has typed nothing yet
+        (first render, not a re-render after an error). Pages without inputs have none."""
+        return {}
 
     def template_for(self, page: PageObject) -> str:
         """The template for this page object. Only anode's single ``tariff_summary`` route needs

@@ -112,6 +112,12 @@ def filter_items(items: Iterable[dict[str, Any]], query: str, *keys: str) -> lis
     return [item for item in items if matches(query, *(str(item.get(k) or "") for k in keys))]
 
 
+def search_query(query: Mapping[str, str] | None, values: Mapping[str, Any]) -> str:
+    """The list filter: ``?q=`` from a no-JS GET, else the one typed before a re-render;
+    whitespace collapsed and capped like any typed text."""
+    return " ".join(str((query or {}).get("q") or values.get("q") or "").split())[:100]
+
+
 _ID_RE = re.compile(r"^[a-z]{3}_[A-Za-z0-9]{1,64}$")
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.pages.base import FORM_ERROR, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import message_for
 
 NO_END_DATE = "0001-01-01T00:00:00Z"
@@ -45,24 +45,14 @@ class ContractTermCapture(PageAdapter):
     template: ClassVar[str] = "pages/contract_term_capture.html"
     title: ClassVar[Any] = _l("When your contract ends")
 
-    def context(
-        self,
-        page: PageObject,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        if not values:
-            raw = ctx["data"].get("contract_end_date")
-            end = date_of(raw)
-            if isinstance(raw, str) and raw.startswith("0001-01-01"):
-                ctx["values"] = {"term": "none", "contract_end_date": ""}
-            elif end:
-                ctx["values"] = {"term": "date", "contract_end_date": end.isoformat()}
-            else:
-                ctx["values"] = {"term": "", "contract_end_date": ""}
-        return ctx
+    def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        raw = data.get("contract_end_date")
+        end = date_of(raw)
+        if isinstance(raw, str) and raw.startswith("0001-01-01"):
+            return {"term": "none", "contract_end_date": ""}
+        if end:
+            return {"term": "date", "contract_end_date": end.isoformat()}
+        return {"term": "", "contract_end_date": ""}
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):

@@ -30,6 +30,15 @@ class MarketSurchargeCapture(PageAdapter):
     asks_surcharge: ClassVar[bool] = True
     asks_region: ClassVar[bool] = True
 
+    def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        surcharge = data.get("surcharge") if isinstance(data.get("surcharge"), Mapping) else {}
+        percentage = parse_decimal(str(surcharge.get("percentage") or ""))
+        return {
+            "surcharge_fixed": display_text(surcharge.get("fixed"), unit_of(data)),
+            "surcharge_percentage": format(percentage, "f") if percentage else "",
+            "region": str(data.get("region") or ""),
+        }
+
     def context(
         self,
         page: PageObject,
@@ -39,16 +48,7 @@ class MarketSurchargeCapture(PageAdapter):
     ) -> dict[str, Any]:
         ctx = super().context(page, values, errors, query)
         data = ctx["data"]
-        unit = unit_of(data)
-        surcharge = data.get("surcharge") if isinstance(data.get("surcharge"), Mapping) else {}
-        if not values:
-            percentage = parse_decimal(str(surcharge.get("percentage") or ""))
-            ctx["values"] = {
-                "surcharge_fixed": display_text(surcharge.get("fixed"), unit),
-                "surcharge_percentage": format(percentage, "f") if percentage else "",
-                "region": str(data.get("region") or ""),
-            }
-        ctx["unit"] = unit
+        ctx["unit"] = unit_of(data)
         ctx["regions"] = regions_of(data) if self.asks_region else []
         ctx["asks_surcharge"] = self.asks_surcharge
         return ctx

@@ -38,6 +38,9 @@ class PostalAddressCapture(PageAdapter):
     template: ClassVar[str] = "pages/postal_address_capture.html"
     title: ClassVar[Any] = _l("Your address")
 
+    def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return address_of(data)
+
     def context(
         self,
         page: PageObject,
@@ -46,8 +49,6 @@ class PostalAddressCapture(PageAdapter):
         query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         ctx = super().context(page, values, errors, query)
-        if not values:
-            ctx["values"] = address_of(ctx["data"])
         country = str(ctx["values"].get("country_code") or "").strip().upper()
         # A GET with ?country_code= (the country select changed, with JS) picks the state list.
         if query and query.get("country_code"):

@@ -17,6 +17,9 @@ class RateFixedCapture(PageAdapter):
     template: ClassVar[str] = "pages/rate_fixed_capture.html"
     title: ClassVar[Any] = _l("Your price per kWh")
 
+    def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"cost": display_text(data.get("cost"), unit_of(data))}
+
     def context(
         self,
         page: PageObject,
@@ -25,10 +28,7 @@ class RateFixedCapture(PageAdapter):
         query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         ctx = super().context(page, values, errors, query)
-        unit = unit_of(ctx["data"])
-        ctx["unit"] = unit
-        if not values:
-            ctx["values"] = {"cost": display_text(ctx["data"].get("cost"), unit)}
+        ctx["unit"] = unit_of(ctx["data"])
         return ctx
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
