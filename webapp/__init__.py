@@ -98,7 +98,15 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Any:
         log.warning("CSRF check failed on %s: %s", request.path, error.description)
-        return _error_page("errors/csrf.html", 400)
+        response = _error_page("errors/csrf.html", 400)
+        if request.headers.get("HX-Request") == "true":
+            # htmx does not swap a 400, so the customer would only see "try again" forever.
+            # Send the whole frame to the flow page instead: it shows the current step, or says
+            # plainly that this browser's session has ended.
+            from webapp.flow import show_url
+
+            response.headers["HX-Redirect"] = show_url()
+        return response
 
     @app.errorhandler(404)
     def not_found(error: HTTPException) -> Any:

@@ -209,6 +209,18 @@
     );
   }
 
+  /* Leaving the flow (provider login, completion, a lost session) must not add an entry to
+     the joint session history: inside a partner's frame, Back would otherwise walk the
+     partner's page back into a finished flow. htmx's own HX-Redirect uses location.href. */
+  doc.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var target = xhr ? xhr.getResponseHeader("HX-Redirect") : null;
+    if (target) {
+      event.preventDefault();
+      window.location.replace(target);
+    }
+  });
+
   doc.addEventListener("htmx:responseError", failed);
   doc.addEventListener("htmx:sendError", failed);
   doc.addEventListener("htmx:timeout", failed);

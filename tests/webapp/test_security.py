@@ -102,3 +102,10 @@ def test_log_records_are_masked_for_every_handler(app: Flask, caplog) -> None:
     caplog.set_level(logging.INFO)
     logging.getLogger("anything").info("bearer %s", "Bearer abcdefghijklmnop")
     assert "abcdefghijklmnop" not in caplog.text
+
+
+def test_csrf_failure_under_htmx_sends_the_frame_to_the_flow_page(client) -> None:
+    """htmx leaves a 400 unswapped; the customer must land on a page that explains itself."""
+    response = client.post("/connect/flow", data={"route": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert response.headers["HX-Redirect"].startswith("/connect/flow")
