@@ -75,8 +75,21 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--loglevel", "warning"],
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--loglevel",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
@@ -135,7 +148,8 @@ def sandbox(redis_server: RedisServer) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox_factory(redis_server: RedisServer) -> Iterator:
-    """Start extra sandboxes with their own settings (short token TTL, faults); stopped after the test."""
+    """Start extra sandboxes with their own settings (short token TTL, faults); stopped after
+    the test."""
     started: list[SandboxServer] = []
 
     def make(**env: str) -> SandboxServer:
