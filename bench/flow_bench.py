@@ -72,7 +72,7 @@ PROVIDER = "Northwind Energy"
 TARIFF = "Northwind Fixed 12M"
 
 # The official React client's production build, measured in
-# /work/shared/notes/reference-client-teardown.md §1.14 (kB = 1000 bytes).
+# ../shared/notes/reference-client-teardown.md §1.14 (kB = 1000 bytes).
 REFERENCE_FIRST_VISIT_RAW_KB = 565.0
 REFERENCE_FIRST_VISIT_GZIP_KB = 235.0
 REFERENCE_JS_RAW_KB = 261.0
