@@ -46,7 +46,7 @@ from webapp.flatpeak import (
     UpstreamTimeout,
     mask,
 )
-from webapp.pages import FORM_ERROR, Rerender, adapter_for, progress_for
+from webapp.pages import FORM_ERROR, Rerender, adapter_for
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,8 @@ def render_page(
         return unknown_route(route)
     query = request.args if request.method == "GET" else None
     context = adapter.context(page, values, errors, query)
-    context["title"] = str(adapter.title)
-    context["progress"] = progress_for(route)
-    if is_htmx():
-        body = fragment(adapter.template, context)
-    else:
-        body = render_template(adapter.template, **context)
+    template = adapter.template_for(page)
+    body = fragment(template, context) if is_htmx() else render_template(template, **context)
     return _personal(make_response(body, status))
 
 
