@@ -8,7 +8,6 @@ cannot express an allowlist (we send ``frame-ancestors`` instead), and the sessi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from typing import Any
@@ -17,6 +16,7 @@ from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 from webapp.config import origin_of
+from webapp.flatpeak import mask
 
 csrf = CSRFProtect()
 
@@ -32,9 +32,8 @@ _SECRET_PATTERNS = [
 
 
 def _mask_match(match: re.Match[str]) -> str:
-    secret = match.group(0)
-    digest = hashlib.sha256(secret.encode()).hexdigest()[:6]
-    return f"{secret[:4]}…#{digest}"
+    # The same marker the code's own log calls use, so one secret reads the same everywhere.
+    return mask(match.group(0))
 
 
 def mask_secrets(text: str) -> str:
