@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, Response, make_response, render_template, request, session
+from flask import Flask, Response, make_response, render_template, request, session, url_for
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -57,9 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_pages(app: Flask) -> None:
-    from webapp import assets, branding, formatting
+    from webapp import assets, branding, compression, formatting
 
     assets.init_app(app)
+    compression.init_app(app)
     formatting.init_app(app)
     app.register_blueprint(branding.bp)
 
@@ -119,10 +120,40 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def redis_down(error: redis.RedisError) -> Any:
         log.error("redis unavailable: %s", type(error).__name__)
-        # Standalone page: base.html needs the session (CSRF token), which lives in Redis.
-        return _error_page("errors/503.html", 503)
+        sessions.note_store_down(error)  # so saving the session does not fail a second time
+        return _store_down_page()
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> Any:
+        if isinstance(getattr(error, "original_exception", None), redis.RedisError):
+            # Redis failed while the session was being saved: Flask sends that here.
+            return redis_down(error.original_exception)  # type: ignore[attr-defined]
         # The traceback goes to the log (masked), never to the customer.
         return _error_page("errors/500.html", 500)
+
+
+# Seconds a client should wait before retrying while Redis is down (a restart replaying its
+# append-only file takes about that long).
+STORE_RETRY_AFTER = 10
+
+
+def _store_down_page() -> Response:
+    """503 with ``Retry-After``. The page is standalone: base.html needs the CSRF token, which
+    lives in the session, in Redis. htmx does not swap a 503, which would leave a frozen form;
+    it follows ``HX-Redirect`` whatever the status, so the whole page goes to the flow, which
+    shows this same message in full while Redis is down and the current step once it is back.
+    The flow URL carries no launch code: minting one needs Redis."""
+    if request.method in ("GET", "HEAD"):
+        retry_url = request.path
+    elif request.blueprint == "flow":
+        retry_url = url_for("flow.show")
+    else:
+        retry_url = url_for("demo.index")
+    response = make_response(
+        render_template("errors/503.html", status=503, retry_url=retry_url), 503
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+    if request.headers.get("HX-Request") == "true":
+        response.headers["HX-Redirect"] = url_for("flow.show")
+    return response

@@ -16,6 +16,13 @@ filled here:
 The session stays tiny: the connect token, how the flow was entered, the last page object (so a
 failed step can re-render without calling upstream) and the flow handle. FlatPeak remains the
 source of truth for where the flow is.
+
+When Redis is down, Flask would fail in places its error handlers never see: opening the session
+happens before routing, saving it after the view. So a failed open gives the request an empty
+session that is never saved, and a guard that runs before every other ``before_request`` turns
+the outage into the ``redis.RedisError`` the app answers with 503; a failed save is marked so the
+error page's own response does not try to save again. Either way the customer's cookie is left
+alone, so the flow carries on once Redis is back.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import secrets
 from typing import Any
 
 import redis
-from flask import Flask, Request, Response, current_app, session
+from flask import Flask, Request, Response, current_app, g, request, session
 from flask_session.base import ServerSideSession
 from flask_session.redis import RedisSessionInterface
 
@@ -37,6 +44,26 @@ _LAUNCH_PREFIX = "connect:launch:"
 # Session keys owned by this module and the flow; everything else (e.g. the CSRF secret) is kept
 # across a session id regeneration.
 FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin", "framed")
+# Endpoints that never read the session, so they keep answering while Redis is down: the
+# stylesheet of the "temporarily unavailable" page, and the health check that reports the outage.
+SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz"})
+
+
+def note_store_down(error: redis.RedisError) -> None:
+    """Redis failed during this request: nothing more is read from or written to it."""
+    g.connect_store_error = error
+
+
+def store_down() -> redis.RedisError | None:
+    return g.get("connect_store_error")
+
+
+def _refuse_while_store_down() -> None:
+    """First ``before_request``: a request whose session could not be read stops here, before
+    CSRF (whose secret is in that session) or a view could act on an empty session."""
+    error = store_down()
+    if error is not None and request.endpoint not in SESSIONLESS_ENDPOINTS:
+        raise error
 
 
 def _is_handle(value: str | None) -> bool:
@@ -62,6 +89,13 @@ class FlowSessionInterface(RedisSessionInterface):
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        try:
+            return self._open_from_store(app, request)
+        except redis.RedisError as error:
+            note_store_down(error)
+            return self.session_class(sid=self._generate_sid(self.sid_length))
+
+    def _open_from_store(self, app: Flask, request: Request) -> ServerSideSession:
         opened = super().open_session(app, request)
         launch = request.args.get(LAUNCH_PARAM) if request.method == "GET" else None
         # A launch code is single use whether or not the cookie made it unnecessary.
@@ -88,11 +122,21 @@ class FlowSessionInterface(RedisSessionInterface):
         return opened
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
-        super().save_session(app, session, response)
-        handle = session.get(FLOW_FIELD) if session else None
-        if handle and session.modified:
-            # Keep the handle alive exactly as long as the session it opens.
-            self.client.set(_FLOW_PREFIX + handle, session.sid, ex=app.config["FLOW_HANDLE_TTL"])
+        if store_down() is not None:
+            return  # no Set-Cookie either: the browser keeps the session it had
+        try:
+            super().save_session(app, session, response)
+            handle = session.get(FLOW_FIELD) if session else None
+            if handle and session.modified:
+                # Keep the handle alive exactly as long as the session it opens.
+                self.client.set(
+                    _FLOW_PREFIX + handle, session.sid, ex=app.config["FLOW_HANDLE_TTL"]
+                )
+        except redis.RedisError as error:
+            # Raised from process_response, this reaches the 500 handler, not the RedisError one;
+            # the mark tells both the handler and the error page's own save what happened.
+            note_store_down(error)
+            raise
         if not self.get_cookie_partitioned(app):
             return
         prefix = self.get_cookie_name(app) + "="
@@ -166,3 +210,5 @@ def init_app(app: Flask, client: redis.Redis) -> None:
         permanent=app.config["SESSION_PERMANENT"],
         serialization_format=app.config["SESSION_SERIALIZATION_FORMAT"],
     )
+    # First in line: hooks registered later (CSRF, rate limits) are appended after it.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_while_store_down)
