@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
 from markupsafe import escape
 
-from webapp import results, sessions, tokens
+from webapp import results, sessions, steps, tokens
 from webapp.flatpeak import (
     AuthFailed,
     ConnectError,
@@ -54,7 +54,7 @@ bp = Blueprint("flow", __name__, url_prefix="/connect")
 
 TOKEN_RE = re.compile(r"^cot_[A-Za-z0-9]{8,64}$")
 # Form fields that are plumbing, not the customer's answers.
-_PLUMBING = {"csrf_token", sessions.FLOW_FIELD, "route", "action"}
+_PLUMBING = {"csrf_token", sessions.FLOW_FIELD, "route", "action", steps.VERSION_FIELD}
 # What a completed flow reports on the done page and to the partner frame.
 OUTCOMES = ("connected", "pending", "disconnected")
 # Links from a framed flow to the provider login in a new tab (see provider_login_elsewhere).
@@ -71,6 +71,10 @@ def client() -> FlatPeakClient:
 
 def store() -> Any:
     return current_app.extensions["connect_redis"]
+
+
+def ledger(token: str) -> steps.Ledger:
+    return steps.Ledger.for_flow(store(), token, current_app.config)
 
 
 def is_htmx() -> bool:
@@ -147,14 +151,22 @@ def render_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    version: int | None = None,
 ) -> Response:
-    """Render a Connect page object through its adapter: whole document or the page fragment."""
+    """Render a Connect page object through its adapter: whole document or the page fragment.
+
+    Its step forms carry the ledger's version of the page (see :mod:`webapp.steps`), looked up
+    when not given; a page the ledger does not know renders without one.
+    """
     route = str(page.get("route") or "")
     adapter = adapter_for(route)
     if adapter is None:
         return unknown_route(route)
     query = request.args if request.method == "GET" else None
     context = adapter.context(page, values, errors, query)
+    if version is None and session.get("token"):
+        version = ledger(session["token"]).version_of(page)
+    context["page_version"] = version
     template = adapter.template_for(page)
     body = fragment(template, context) if is_htmx() else render_template(template, **context)
     return _personal(make_response(body, status))
@@ -218,9 +230,15 @@ def return_url_allowed(url: str | None) -> bool:
 # -- responding to a page object -------------------------------------------------------------
 
 
-def respond(page: PageObject, *, after_post: bool = False) -> Response:
-    """Turn whatever Connect answered into the right response."""
+def respond(page: PageObject, *, after_post: bool = False, version: int | None = None) -> Response:
+    """Turn whatever Connect answered into the right response.
+
+    ``version`` is the ledger's version once the caller has recorded the page; otherwise the
+    page is recorded here (Connect's answer is the flow's current page, whatever was cached).
+    """
     route = str(page.get("route") or "")
+    if version is None:
+        version = ledger(session["token"]).observe(page)
     data = page.get("data") if isinstance(page.get("data"), dict) else {}
     if route == "session_redirect":
         target = data.get("redirect_url") or data.get("redirect_uri")
@@ -244,7 +262,7 @@ def respond(page: PageObject, *, after_post: bool = False) -> Response:
         # Post/redirect/get; the GET shows this cached page once instead of asking again.
         session["fresh"] = True
         return _personal(redirect(url_for("flow.show"), 303))
-    return render_page(page)
+    return render_page(page, version=version)
 
 
 def provider_login_elsewhere(login_url: str) -> Response:
@@ -410,29 +428,132 @@ def typed_values() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key not in _PLUMBING}
 
 
+def moved_on_notice() -> str:
+    return _(
+        "This page had moved on since that form was shown (perhaps in another tab), so "
+        "nothing was sent. Here is where your connection is now."
+    )
+
+
+def step_failed(page: PageObject, exc: FlatPeakError) -> Response:
+    """The same page, what the customer typed and what went wrong, with the form to retry."""
+    status = 504 if isinstance(exc, UpstreamTimeout) else 503
+    return render_page(
+        page, values=typed_values(), errors={FORM_ERROR: upstream_message(exc)}, status=status
+    )
+
+
+def show_current(answer: PageObject | ConnectError, version: int | None = None) -> Response:
+    """Connect's current page after a form that could not be sent: with the notice that
+    nothing was sent (pages we render), or whatever that page calls for (redirect, completion)."""
+    if isinstance(answer, ConnectError):
+        return connect_refused(answer)
+    if version is None:
+        version = ledger(session["token"]).observe(answer)
+    route = str(answer.get("route") or "")
+    if adapter_for(route) is None:
+        return respond(answer, version=version)
+    session["page"] = answer
+    return render_page(answer, errors={FORM_ERROR: moved_on_notice()}, version=version)
+
+
+def connect_refused(answer: ConnectError) -> Response:
+    """``session_restore`` itself was refused: the token has ended, or Connect is confused."""
+    if answer.token_expired or answer.token_unknown:
+        return expired()
+    log.warning("connect refused session_restore: %s", answer.code)
+    return render_view("flow/error.html", 502, message="")
+
+
+def still_sending(page: PageObject) -> Response:
+    """Another request of this flow is still talking to Connect after our bounded wait:
+    send nothing, keep what was typed, and ask for a moment's patience."""
+    message = _(
+        "Your previous answer on this page is still being sent. Your answers are still here; "
+        "please wait a moment and try again."
+    )
+    return render_page(page, values=typed_values(), errors={FORM_ERROR: message})
+
+
 @bp.post("/flow")
 def step() -> Response:
+    """Take one step, sending it to Connect at most once (see :mod:`webapp.steps`)."""
     token = session.get("token")
     page = session.get("page")
     if not token or not page:
         return navigate(show_url())
-    posted_route = request.form.get("route", "")
-    if posted_route != page.get("route"):
-        # The cached page may be stale (another tab moved on): ask Connect where we are.
-        answer = restore_or_fail(token)
-        if isinstance(answer, Response):
-            return answer
-        if answer.get("route") != posted_route or adapter_for(posted_route) is None:
-            if adapter_for(str(answer.get("route"))) is None:
-                return respond(answer)
-            session["page"] = answer
-            notice = _(
-                "This page had moved on since that form was shown (perhaps in another tab), so "
-                "nothing was sent. Here is where your connection is now."
-            )
-            return render_page(answer, errors={FORM_ERROR: notice})
-        session["page"] = page = answer
+    flow_ledger = ledger(token)
+    lock = flow_ledger.lock()
+    if not lock.acquire():
+        return still_sending(page)
+    try:
+        return take_step(token, page, flow_ledger)
+    finally:
+        flow_ledger.release(lock)
 
+
+def take_step(token: str, cached: PageObject, flow_ledger: steps.Ledger) -> Response:
+    """Under the flow's lock: check the form is for the current page, resolve an earlier
+    ambiguous send, then send this one."""
+    posted_route = request.form.get("route", "")
+    posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
+    state = flow_ledger.state()
+    restored: PageObject | None = None
+
+    def restore() -> PageObject | ConnectError:
+        return client().restore(token)
+
+    try:
+        if state is None:
+            # No record (the first step after an upgrade, or Redis lost it): Connect says
+            # where the flow is, and the form counts only if it is for exactly that page.
+            answer = restore()
+            if isinstance(answer, ConnectError):
+                return connect_refused(answer)
+            version = flow_ledger.observe(answer)
+            if answer.get("route") != posted_route or steps.fingerprint(
+                answer
+            ) != steps.fingerprint(cached):
+                return show_current(answer, version)
+            page, restored = answer, answer
+            state = flow_ledger.state()
+            assert state is not None
+        else:
+            if posted_version is not None:
+                current = posted_version == state.version and posted_route == state.route
+            else:
+                # A form rendered without a version: the page this session last showed stands in.
+                current = (
+                    posted_route == cached.get("route") and steps.fingerprint(cached) == state.fp
+                )
+            if not current:
+                return show_current(restore())
+            page = cached
+            if steps.fingerprint(cached) != state.fp:
+                # Another request of this session recorded the page first; use Connect's copy.
+                answer = restore()
+                if isinstance(answer, ConnectError):
+                    return connect_refused(answer)
+                if steps.fingerprint(answer) != state.fp:
+                    return show_current(answer)
+                page, restored = answer, answer
+
+        if state.pending is not None:
+            # The last send from this page may have landed: Connect decides, nothing is resent.
+            answer = restored if restored is not None else restore()
+            if isinstance(answer, ConnectError):
+                return connect_refused(answer)
+            if steps.fingerprint(answer) != state.pending.fp:
+                log.info("step %s had landed before the retry; not resending", posted_route)
+                version = flow_ledger.observe(answer, stepped=True)
+                return respond(answer, after_post=True, version=version)
+            flow_ledger.settle()
+            page = answer
+    except FlatPeakError as exc:
+        log.warning("could not check step %s with connect: %s", posted_route, exc)
+        return step_failed(cached, exc)
+
+    session["page"] = page
     route = str(page["route"])
     adapter = adapter_for(route)
     if adapter is None:
@@ -440,28 +561,38 @@ def step() -> Response:
     parsed = adapter.parse(page, request.form)
     if isinstance(parsed, Rerender):
         status = 422 if parsed.errors else 200
-        return render_page(page, values=parsed.values, errors=parsed.errors, status=status)
+        return render_page(
+            page, values=parsed.values, errors=parsed.errors, status=status, version=state.version
+        )
 
+    flow_ledger.begin(page)
     try:
         answer = client().submit(token, route, data=parsed.data, action=parsed.action)
     except FlatPeakError as exc:
-        log.warning("step %s failed upstream: %s", route, exc)
-        status = 504 if isinstance(exc, UpstreamTimeout) else 503
-        return render_page(
-            page,
-            values=typed_values(),
-            errors={FORM_ERROR: upstream_message(exc)},
-            status=status,
-        )
+        if steps.may_have_reached(exc):
+            flow_ledger.unknown(page)
+            log.warning("step %s failed upstream, outcome unknown: %s", route, exc)
+        else:
+            flow_ledger.settle()
+            log.warning("step %s not sent: %s", route, exc)
+        return step_failed(page, exc)
     if isinstance(answer, ConnectError):
+        flow_ledger.settle()
         if answer.token_expired or answer.token_unknown:
             return expired() if not is_htmx() else navigate(url_for("flow.show"))
         if answer.route_mismatch:
             return navigate(show_url())
         field = adapter.field_for_error(answer.code)
         message = adapter.message_for_error(answer.code, answer.message)
-        return render_page(page, values=typed_values(), errors={field: message}, status=422)
-    return respond(answer, after_post=True)
+        return render_page(
+            page,
+            values=typed_values(),
+            errors={field: message},
+            status=422,
+            version=state.version,
+        )
+    version = flow_ledger.observe(answer, stepped=True)
+    return respond(answer, after_post=True, version=version)
 
 
 @bp.get("/provider-return")

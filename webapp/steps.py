@@ -1,0 +1,279 @@
+"""The per-flow step ledger: at most one choice reaches Connect per page.
+
+A Connect step is not idempotent, and the things browsers and networks do (a double tap without
+JavaScript, two tabs on one flow, the Back button replaying an old form, a retry after the
+upstream went quiet) all produce a second POST for a page that may already have been answered.
+The session cannot arbitrate: two requests for one session load it at the same time and the last
+writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the connect token
+(never the token itself) and living as long as a token does:
+
+* ``version`` counts the pages the flow has shown. Every rendered step form carries it (hidden
+  field ``version``). It moves on whenever a page object from Connect differs from the last one
+  seen (``fp``, a fingerprint of route, data and actions) and after every accepted step, even one
+  that answers an identical page. A POST whose version is not the current one is never sent: the
+  flow resumes with ``session_restore`` and shows the true current page with a notice.
+* A short per-flow lock (``SET NX PX`` through redis-py's :class:`~redis.lock.Lock`, released
+  only by its owner with a compare-and-delete script) is held from the version check to the
+  recorded answer, so of N identical posts racing each other exactly one is sent; the others wait
+  (bounded by the read timeout plus a second), find the version moved on, and resolve as above.
+* ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint, the
+  route and when) and cleared once Connect's answer is known. It is left in place when the answer
+  is ambiguous: a read timeout, a connection dropped after the request went out, a 5xx, a body
+  that is not JSON. It also survives a worker killed mid-request. The next POST from that page
+  first asks Connect where the flow is: if Connect has moved on from the pending page, the choice
+  landed and the customer is shown where it is now, nothing is resent; if it is still on the
+  identical page, the choice did not land and it is sent, once. A failure before anything was
+  sent (connection refused, connect timeout) is not ambiguous and clears the note.
+
+When Redis itself fails, the ledger fails closed: every operation here lets
+:class:`redis.RedisError` propagate, the app answers its "temporarily unavailable" page (503),
+and no step is sent without the lock and the version check. If Redis fails after a step was
+sent, the ``pending`` note (or, with Redis restarted empty, the missing record) makes the next
+POST resolve with ``session_restore`` first, so a choice is still never sent twice. A lock lost
+with Redis simply expires (its TTL covers the longest upstream exchange).
+
+One limit is inherent: a request that our client gave up on may still be applied upstream
+*after* the retry's ``session_restore`` looked. Connect's own route check (``route_invalid``)
+then refuses the later of the two, so the flow still cannot move twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import requests
+from redis.lock import Lock
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from webapp.flatpeak import FlatPeakError, UpstreamTimeout
+
+VERSION_FIELD = "version"
+LEDGER_PREFIX = "connect:steps:"
+LOCK_PREFIX = "connect:steplock:"
+# As long as a connect token usually lives (a day); every write renews it.
+LEDGER_TTL = 86400
+
+# Move the version on when the page differs (or always, after an accepted step), remember the
+# page, and clear a pending note: one atomic step, so two observers cannot both move it.
+_OBSERVE = """
+local fp = redis.call('HGET', KEYS[1], 'fp')
+local version
+if fp ~= ARGV[1] or ARGV[3] == '1' then
+  version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'route', ARGV[2])
+  redis.call('HDEL', KEYS[1], 'pending')
+else
+  version = tonumber(redis.call('HGET', KEYS[1], 'version'))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return version
+"""
+
+
+def fingerprint(page: Mapping[str, Any] | None) -> str:
+    """What makes two page objects the same page: route, data and actions (not the token)."""
+    page = page or {}
+    body = {"route": page.get("route"), "data": page.get("data"), "actions": page.get("actions")}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def parse_version(raw: str | None) -> int | None:
+    """The version a form carried, or None (a template without it, or junk)."""
+    if not raw or len(raw) > 12 or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def may_have_reached(exc: FlatPeakError) -> bool:
+    """Whether a failed step may have been received (and applied) by Connect.
+
+    Only a failure to connect proves nothing was sent; everything else (no answer in time, the
+    connection dropped after the request went out, a 5xx, a body that is not JSON) is ambiguous.
+    """
+    if isinstance(exc, UpstreamTimeout):
+        return True
+    cause: BaseException | None = exc.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        return not _never_connected(cause)
+    return True
+
+
+def _never_connected(error: BaseException) -> bool:
+    """True when the chain holds urllib3's connect-phase failures (refused, DNS, timeout)."""
+    seen: set[int] = set()
+    stack: list[Any] = [error]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(item, BaseException):
+            stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
+            stack.extend(arg for arg in item.args if isinstance(arg, BaseException))
+    return False
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A step sent (or being sent) from the page with fingerprint ``fp``, outcome unknown."""
+
+    fp: str
+    route: str
+    since: float
+    state: str  # "sending" (write-ahead) or "unknown" (failed ambiguously)
+
+
+@dataclass(frozen=True)
+class State:
+    version: int
+    fp: str
+    route: str
+    pending: Pending | None
+
+
+class Ledger:
+    """The step ledger of one flow (one connect token)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        connect_token: str,
+        *,
+        lock_ttl: float = 45.0,
+        lock_wait: float = 11.0,
+    ) -> None:
+        digest = hashlib.sha256(connect_token.encode()).hexdigest()
+        self.client = client
+        self.key = LEDGER_PREFIX + digest
+        self.lock_key = LOCK_PREFIX + digest
+        self.lock_ttl = lock_ttl
+        self.lock_wait = lock_wait
+
+    @classmethod
+    def for_flow(cls, client: redis.Redis, connect_token: str, config: Mapping[str, Any]) -> Ledger:
+        """Timeouts from the upstream's: the lock outlives the longest exchange it guards (a
+        restore with its one retry plus a step), a waiter gives up a little after one read."""
+        connect = float(config["FLATPEAK_CONNECT_TIMEOUT"])
+        read = float(config["FLATPEAK_READ_TIMEOUT"])
+        return cls(
+            client,
+            connect_token,
+            lock_ttl=3 * (connect + read) + 5,
+            lock_wait=read + 1.0,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def state(self) -> State | None:
+        raw = self.client.hgetall(self.key)
+        if not raw:
+            return None
+        values = {_text(k): _text(v) for k, v in raw.items()}
+        try:
+            version = int(values.get("version") or 0)
+        except ValueError:
+            return None
+        return State(
+            version=version,
+            fp=values.get("fp", ""),
+            route=values.get("route", ""),
+            pending=_pending(values.get("pending")),
+        )
+
+    def version_of(self, page: Mapping[str, Any] | None) -> int | None:
+        """The current version, if ``page`` is the page the ledger last saw (else None: a form
+        rendered without a version is checked against the session's page instead)."""
+        state = self.state()
+        if state is None or state.fp != fingerprint(page):
+            return None
+        return state.version
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def observe(self, page: Mapping[str, Any], *, stepped: bool = False) -> int:
+        """Record a page object Connect answered; ``stepped`` after an accepted step."""
+        return int(
+            self.client.eval(
+                _OBSERVE,
+                1,
+                self.key,
+                fingerprint(page),
+                str(page.get("route") or ""),
+                "1" if stepped else "0",
+                LEDGER_TTL,
+            )
+        )
+
+    def begin(self, page: Mapping[str, Any]) -> None:
+        """Write-ahead: a step from ``page`` is about to be sent."""
+        self._set_pending(page, "sending")
+
+    def unknown(self, page: Mapping[str, Any]) -> None:
+        """The step from ``page`` failed in a way that may have reached Connect."""
+        self._set_pending(page, "unknown")
+
+    def settle(self) -> None:
+        """Connect's answer is known (and did not move the flow): nothing is pending."""
+        self.client.hdel(self.key, "pending")
+
+    def _set_pending(self, page: Mapping[str, Any], state: str) -> None:
+        note = {
+            "fp": fingerprint(page),
+            "route": str(page.get("route") or ""),
+            "since": time.time(),
+            "state": state,
+        }
+        pipe = self.client.pipeline()
+        pipe.hset(self.key, "pending", json.dumps(note))
+        pipe.expire(self.key, LEDGER_TTL)
+        pipe.execute()
+
+    # -- the lock ----------------------------------------------------------------------------
+
+    def lock(self) -> Lock:
+        return self.client.lock(
+            self.lock_key,
+            timeout=self.lock_ttl,
+            sleep=0.02,
+            blocking=True,
+            blocking_timeout=self.lock_wait,
+            thread_local=False,
+        )
+
+    @staticmethod
+    def release(lock: Lock) -> None:
+        """Release if still ours; a lock that expired under us has nothing left to undo."""
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _pending(raw: str | None) -> Pending | None:
+    if not raw:
+        return None
+    try:
+        note = json.loads(raw)
+        return Pending(
+            fp=str(note["fp"]),
+            route=str(note.get("route") or ""),
+            since=float(note.get("since") or 0),
+            state=str(note.get("state") or "unknown"),
+        )
+    except (ValueError, KeyError, TypeError):
+        # An unreadable note is treated as ambiguous: resolve with session_restore.
+        return Pending(fp="", route="", since=0.0, state="unknown")
