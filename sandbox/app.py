@@ -18,7 +18,7 @@ import redis
 from flask import Flask, Response, abort, current_app, jsonify, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import fixtures, flow
+from sandbox import fixtures, flow, journal
 from sandbox.config import Settings
 from sandbox.errors import ConnectError, data_json_invalid, error_object, request_id
 from sandbox.faults import FaultMiddleware, Faults
@@ -346,26 +346,14 @@ def _connect_post() -> Response:
         if store.session(token) is None:
             raise ConnectError("token_not_found", f"Connect token {token} not found.", 404)
         with store.locked(token):
-            session = store.session(token)
-            assert session is not None
-            live_mode = session["live_mode"]
-            now = time.time()
-            if now > session["expires_at"]:
-                raise ConnectError(
-                    "token_expired",
-                    "Connect token has expired. Create a new connect token and start again.",
-                    401,
-                )
-            if session["status"] == "complete":
-                raise ConnectError(
-                    "session_completed",
-                    "This Connect session is already complete. Create a new connect token to "
-                    "start again.",
-                )
-            step = flow.handle(session, body, _options())
-            store.save_session(step.session, now)
-            if step.location:
-                store.save_location(step.location)
+            try:
+                step = _apply(store, token, body)
+            except ConnectError as error:
+                _journal(token, body, error.code, None)
+                live_mode = getattr(error, "live_mode", live_mode)
+                raise
+            live_mode = step.session["live_mode"]
+            _journal(token, body, "applied", step.page.get("route"))
         return _json(step.page)
     except (redis.RedisError, TimeoutError):
         # The emulated service's own fault (its database is unreachable): an api_error, 5xx.
@@ -382,6 +370,50 @@ def _connect_post() -> Response:
             error, context=context, connect_token=token, live_mode=live_mode, request_id_=req_id
         )
         return _json(body, error.status)
+
+
+def _apply(store: Store, token: str, body: dict[str, Any]) -> flow.Step:
+    """One Connect POST for a known token, under its lock: checks, the state machine, save."""
+    session = store.session(token)
+    assert session is not None
+    now = time.time()
+    if now > session["expires_at"]:
+        raise _with_mode(
+            ConnectError(
+                "token_expired",
+                "Connect token has expired. Create a new connect token and start again.",
+                401,
+            ),
+            session,
+        )
+    if session["status"] == "complete":
+        raise _with_mode(
+            ConnectError(
+                "session_completed",
+                "This Connect session is already complete. Create a new connect token to "
+                "start again.",
+            ),
+            session,
+        )
+    try:
+        step = flow.handle(session, body, _options())
+    except ConnectError as error:
+        raise _with_mode(error, session) from None
+    store.save_session(step.session, now)
+    if step.location:
+        store.save_location(step.location)
+    return step
+
+
+def _with_mode(error: ConnectError, session: dict[str, Any]) -> ConnectError:
+    error.live_mode = session["live_mode"]  # type: ignore[attr-defined]
+    return error
+
+
+def _journal(token: str, body: dict[str, Any], outcome: str, answered: str | None) -> None:
+    """Test hook: note what this token's Connect endpoint received (see ``journal.py``)."""
+    if _settings().hooks:
+        journal.record(_store().redis, token, body, outcome=outcome, answered=answered)
 
 
 # --- the fake provider login -------------------------------------------------------------------
@@ -467,6 +499,11 @@ def _register_hooks(app: Flask) -> None:
     def token_state(token: str) -> Response:
         session = _store().session(token)
         return _json(session) if session else _json(NOT_FOUND, 404)
+
+    @app.get("/_sandbox/tokens/<token>/journal")
+    def token_journal(token: str) -> Response:
+        """The Connect POSTs this token's session received, oldest first."""
+        return _json({"connect_token": token, "requests": journal.entries(_store().redis, token)})
 
     @app.post("/_sandbox/tokens/<token>/expire")
     def expire_token(token: str) -> Response:
