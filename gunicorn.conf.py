@@ -14,9 +14,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # friendly page instead of a killed worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 45))
 graceful_timeout = 30
+# Longer than a customer's pause between steps is not the point (that is seconds to minutes);
+# it spares a new TCP (and, behind TLS, handshake) for the burst of a page and its assets.
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+# A safety net against slow leaks, not a memory policy: the benchmark shows no growth, so recycle
+# rarely (each restart costs a cold worker). 0 switches it off (the benchmark does, to measure).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 10000))
+max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

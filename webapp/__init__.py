@@ -57,9 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_pages(app: Flask) -> None:
-    from webapp import assets, branding, formatting
+    from webapp import assets, branding, compression, formatting
 
     assets.init_app(app)
+    compression.init_app(app)
     formatting.init_app(app)
     app.register_blueprint(branding.bp)
 

@@ -1,0 +1,591 @@
+"""The customer driver: many customers at once through complete flows, on one asyncio loop.
+
+It runs in a process of its own (``python -m bench.load``, started by ``bench.run``) so that the
+process sampling memory and printing stays out of its way, and it is cheap: aiohttp, and the few
+regular expressions a flow needs instead of a full HTML parser.
+
+Two targets, the same flows, the same customers and duration:
+
+* ``app``: what a browser with htmx sends. The partner's backend creates a connect token on the
+  sandbox API (not counted as an app request); the customer opens ``/connect?fp_cot=…`` (a
+  whole-page navigation, then the redirect to ``/connect/flow``), and posts address, provider,
+  tariff, contract term and SAVE as htmx requests (``HX-Request``, ``HX-Current-URL``,
+  ``HX-Target``, ``X-CSRFToken`` and ``X-Connect-Flow`` from the page's ``hx-headers``, the
+  form's fields including the hidden ones, the pressed button, the session cookie), follows the
+  ``HX-Redirect`` to the done page, and the driver checks the ids the app stored in Redis.
+  Every request says ``Accept-Encoding: gzip, br`` and carries what a TLS-terminating load
+  balancer adds: ``X-Forwarded-Proto: https``, ``X-Forwarded-Host`` and the customer's own
+  ``X-Forwarded-For`` (a new address per flow: each flow is a new customer).
+* ``direct``: the Connect JSON the app itself sends for the same flow, straight at the sandbox:
+  ``session_restore``, each step, SAVE, then the exchange (``GET /connect/tariff/token``).
+
+Flows alternate a fixed tariff (Northwind Fixed 12M) and a time-of-day one (Northwind Economy 7),
+so both summaries are exercised. Customers have no think time: the next request leaves when the
+last answer arrived, and a customer starts a new flow when one finishes, so the server is
+saturated and the two targets' throughputs compare like for like. Starts are spread over the
+first second so 200 customers do not arrive in the same millisecond.
+
+Output (stdout): one JSON object with every request's kind, status and seconds, each flow's end
+time, and the failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import json
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+
+try:  # the same pair the sandbox accepts; importable without the stack module's deps
+    from bench.stack import ACCOUNT_ID, API_KEY, PUBLIC_HOST, PUBLIC_URL
+except ImportError:  # pragma: no cover - run as a file
+    from stack import ACCOUNT_ID, API_KEY, PUBLIC_HOST, PUBLIC_URL  # type: ignore[no-redef]
+
+ADDRESS = {
+    "address_line1": "1 Test Street",
+    "city": "London",
+    "post_code": "SW1A 1AA",
+    "country_code": "GB",
+}
+PROVIDER = "Northwind Energy"
+TARIFFS = ("Northwind Fixed 12M", "Northwind Economy 7")  # fixed, time of day
+SUMMARIES = ("summary_fixed_confirm", "summary_tou_confirm")
+NO_END_DATE = "0001-01-01T00:00:00Z"  # what the app sends for "no end date"
+REQUEST_TIMEOUT = 60.0
+
+APP_KINDS = ("entry", "show", "address", "provider", "tariff", "contract", "save", "done")
+DIRECT_KINDS = ("restore", "address", "provider", "tariff", "contract", "save", "exchange")
+
+
+class FlowFailed(Exception):
+    """A flow did not reach its end; the message says where and why."""
+
+
+# -- reading pages (regular expressions: the app's own markup, not arbitrary HTML) ------------
+
+_ATTR = re.compile(r"""([\w:.-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+_FIELD = re.compile(
+    r"<(input|button|select|option|textarea)\b([^>]*)>|</(button|select)>", re.S | re.I
+)
+_ROUTE = re.compile(r'data-route="([^"]+)"')
+_FLOW_STATE = re.compile(r'data-flow-state="([^"]+)"')
+_HX_HEADERS = re.compile(r"<body\b[^>]*\bhx-headers='([^']*)'", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def attrs(raw: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _ATTR.finditer(raw):
+        name, dq, sq, bare = match.groups()
+        value = dq if dq is not None else sq if sq is not None else bare
+        found[name.lower()] = html.unescape(value) if value is not None else ""
+    return found
+
+
+@dataclass
+class Form:
+    action: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    buttons: list[tuple[str, str, str]] = field(default_factory=list)  # name, value, label
+
+
+def post_forms(page: str) -> list[Form]:
+    """Each POST form's default submission (hidden fields, checked radios, selected options)
+    and its submit buttons with their visible labels."""
+    forms = []
+    for form_attrs, body in _FORM.findall(page):
+        a = attrs(form_attrs)
+        if a.get("method", "get").lower() != "post":
+            continue
+        form = Form(action=a.get("hx-post") or a.get("action", ""))
+        select: str | None = None
+        select_value: str | None = None
+        button: list[str] | None = None
+        button_start = 0
+        for match in _FIELD.finditer(body):
+            tag, raw, closing = match.groups()
+            if closing:
+                if closing.lower() == "button" and button is not None:
+                    label = html.unescape(_TAG.sub(" ", body[button_start : match.start()]))
+                    form.buttons.append((button[0], button[1], " ".join(label.split())))
+                    button = None
+                elif closing.lower() == "select" and select is not None:
+                    form.fields.append((select, select_value or ""))
+                    select = None
+                continue
+            tag = tag.lower()
+            f = attrs(raw)
+            name = f.get("name", "")
+            if tag == "option" and select is not None:
+                if select_value is None or "selected" in f:
+                    select_value = f.get("value", "")
+                continue
+            if not name:
+                continue
+            form.names.add(name)
+            if tag == "input":
+                kind = f.get("type", "text").lower()
+                if kind in ("submit", "image"):
+                    form.buttons.append((name, f.get("value", ""), f.get("value", "")))
+                elif kind in ("radio", "checkbox"):
+                    if "checked" in f:
+                        form.fields.append((name, f.get("value", "on")))
+                elif kind != "button":
+                    form.fields.append((name, f.get("value", "")))
+            elif tag == "button" and f.get("type", "submit").lower() == "submit":
+                button, button_start = [name, f.get("value", "")], match.end()
+            elif tag == "select":
+                select, select_value = name, None
+            elif tag == "textarea":
+                form.fields.append((name, ""))
+        forms.append(form)
+    return forms
+
+
+def route_of(page: str) -> str | None:
+    match = _ROUTE.search(page)
+    return match.group(1) if match else None
+
+
+def form_with(forms: list[Form], names: tuple[str, ...], route: str | None) -> Form:
+    for form in forms:
+        if all(name in form.names for name in names):
+            return form
+    raise FlowFailed(f"{route}: no form with {names}")
+
+
+def button(forms: list[Form], name: str, label: str, route: str | None) -> tuple[Form, str]:
+    for form in forms:
+        for button_name, value, text in form.buttons:
+            if button_name == name and label in text:
+                return form, value
+    raise FlowFailed(f"{route}: no {name} button labelled {label!r}")
+
+
+def submission(form: Form, overrides: dict[str, str]) -> list[tuple[str, str]]:
+    """The form's fields with ``overrides`` replacing same-named ones (or added)."""
+    kept = [(key, value) for key, value in form.fields if key not in overrides]
+    return kept + list(overrides.items())
+
+
+# -- recording ------------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    requests: list[tuple[str, int, float]] = field(default_factory=list)  # kind, status, s
+    flow_ends: list[float] = field(default_factory=list)  # seconds since start
+    flow_seconds: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    transport_errors: Counter[str] = field(default_factory=Counter)
+    flows_started: int = 0
+    token_seconds: list[float] = field(default_factory=list)
+
+
+# -- the partner's backend ------------------------------------------------------------------
+
+
+class Partner:
+    """Creates connect tokens on the sandbox API with one cached bearer token."""
+
+    def __init__(self, http: aiohttp.ClientSession, sandbox_url: str) -> None:
+        self.http = http
+        self.sandbox_url = sandbox_url
+        self._bearer: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def bearer(self) -> str:
+        async with self._lock:
+            if self._bearer is None:
+                auth = aiohttp.BasicAuth(ACCOUNT_ID, API_KEY)
+                async with self.http.get(f"{self.sandbox_url}/login", auth=auth) as response:
+                    if response.status != 200:
+                        raise FlowFailed(f"partner login answered {response.status}")
+                    self._bearer = str((await response.json())["bearer_token"])
+            return self._bearer
+
+    async def create_token(self, customer_ref: str) -> str:
+        body = {
+            "callback_uri": f"{PUBLIC_URL}/connect/callback",
+            "connect_web_uri": f"{PUBLIC_URL}/connect/provider-return",
+            "customer_reference_id": customer_ref,
+            "direction": "IMPORT",
+            "type": "COMMODITY",
+        }
+        headers = {"Authorization": f"Bearer {await self.bearer()}"}
+        async with self.http.post(
+            f"{self.sandbox_url}/connect/tariff/token", json=body, headers=headers
+        ) as response:
+            if response.status != 200:
+                raise FlowFailed(f"partner token create answered {response.status}")
+            return str((await response.json())["connect_token"])
+
+
+# -- one customer in the app ----------------------------------------------------------------
+
+
+class Browser:
+    """One customer's browser for one flow: its cookies, its address, htmx's headers."""
+
+    def __init__(self, http: aiohttp.ClientSession, app_url: str, record: Record, ip: str):
+        self.http = http
+        self.app_url = app_url
+        self.record = record
+        self.cookies: dict[str, str] = {}
+        self.hx_headers: dict[str, str] = {}
+        self.base = {
+            "Accept-Encoding": "gzip, br",
+            "User-Agent": "flow-bench (htmx 2.0.11)",
+            "X-Forwarded-For": ip,
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": PUBLIC_HOST,
+        }
+
+    def _keep_cookies(self, response: aiohttp.ClientResponse) -> None:
+        for raw in response.headers.getall("Set-Cookie", []):
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(raw)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    async def send(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        data: list[tuple[str, str]] | None = None,
+        allowed: tuple[int, ...] = (200,),
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        sent = {**self.base, **headers}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = urlencode(data) if data is not None else None
+        if body is not None:
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        async with self.http.request(
+            method, self.app_url + path, data=body, headers=sent, allow_redirects=False
+        ) as response:
+            text = await response.text()
+        self.record.requests.append((kind, response.status, time.perf_counter() - started))
+        self._keep_cookies(response)
+        if response.status not in allowed:
+            raise FlowFailed(f"{kind} {method} {urlsplit(path).path} answered {response.status}")
+        return response, text
+
+    async def navigate(self, kind: str, path: str) -> tuple[aiohttp.ClientResponse, str]:
+        """A whole-page load (address bar, link, HX-Redirect), following redirects by hand."""
+        headers = {
+            "Accept": "text/html,application/xhtml+xml",
+            "Sec-Fetch-Dest": "document",
+            "Sec-Fetch-Mode": "navigate",
+        }
+        response, text = await self.send(kind, "GET", path, headers=headers, allowed=(200, 303))
+        hops = 0
+        while response.status == 303:
+            hops += 1
+            if hops > 4:
+                raise FlowFailed(f"{kind}: too many redirects")
+            location = response.headers["Location"]
+            parts = urlsplit(location)
+            if parts.netloc and parts.netloc != PUBLIC_HOST:
+                raise FlowFailed(f"{kind}: redirected off the app to {parts.netloc}")
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            response, text = await self.send("show", "GET", path, headers=headers)
+        match = _HX_HEADERS.search(text)
+        if match:
+            self.hx_headers = json.loads(html.unescape(match.group(1)))
+        return response, text
+
+    async def htmx_post(
+        self, kind: str, form: Form, overrides: dict[str, str]
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        headers = {
+            "HX-Request": "true",
+            "HX-Current-URL": f"{PUBLIC_URL}/connect/flow",
+            "HX-Target": "page",
+            "Accept": "*/*",
+            "Origin": PUBLIC_URL,
+            "Sec-Fetch-Dest": "empty",
+            "Sec-Fetch-Mode": "cors",
+            **self.hx_headers,
+        }
+        path = form.action or "/connect/flow"
+        return await self.send(
+            kind, "POST", path, headers=headers, data=submission(form, overrides)
+        )
+
+
+async def app_flow(
+    http: aiohttp.ClientSession,
+    app_url: str,
+    partner: Partner,
+    redis_client: Any,
+    record: Record,
+    number: int,
+    ref: str,
+    ip: str,
+) -> None:
+    tariff, summary = TARIFFS[number % 2], SUMMARIES[number % 2]
+    started = time.perf_counter()
+    token = await partner.create_token(ref)
+    record.token_seconds.append(time.perf_counter() - started)
+    browser = Browser(http, app_url, record, ip)
+
+    began = time.perf_counter()
+    _response, page = await browser.navigate("entry", f"/connect?fp_cot={token}")
+    route = expect_route(page, "postal_address_capture")
+    if not browser.hx_headers.get("X-CSRFToken"):
+        raise FlowFailed("first page has no X-CSRFToken in hx-headers")
+
+    forms = post_forms(page)
+    _r, page = await browser.htmx_post("address", form_with(forms, tuple(ADDRESS), route), ADDRESS)
+    route = expect_route(page, "provider_select")
+
+    forms = post_forms(page)
+    form, value = button(forms, "provider_id", PROVIDER, route)
+    _r, page = await browser.htmx_post("provider", form, {"provider_id": value})
+    route = expect_route(page, "tariff_select")
+
+    form, value = button(post_forms(page), "tariff_id", tariff, route)
+    _r, page = await browser.htmx_post("tariff", form, {"tariff_id": value})
+    route = expect_route(page, "contract_term_capture")
+
+    form = form_with(post_forms(page), ("term",), route)
+    _r, page = await browser.htmx_post("contract", form, {"term": "none"})
+    route = expect_route(page, summary)
+
+    forms = post_forms(page)
+    form = next(
+        (f for f in forms if any(b[0] == "action" and b[1] == "SAVE" for b in f.buttons)), None
+    )
+    if form is None:
+        raise FlowFailed(f"{route}: no SAVE button")
+    response, _text = await browser.htmx_post("save", form, {"action": "SAVE"})
+    target = response.headers.get("HX-Redirect", "")
+    if not target.split("?")[0].endswith("/connect/done"):
+        raise FlowFailed(f"SAVE answered HX-Redirect {target!r}, not the done page")
+    parts = urlsplit(target)
+    _response, page = await browser.navigate("done", parts.path + f"?{parts.query}")
+    state = _FLOW_STATE.search(page)
+    if not state or state.group(1) != "done" or 'data-outcome="connected"' not in page:
+        raise FlowFailed("done page does not say connected")
+    raw = await redis_client.get(f"connect:result:{ref}")
+    stored = json.loads(raw) if raw else {}
+    if not (
+        str(stored.get("customer_id") or "").startswith("cus_")
+        and str(stored.get("location_id") or "").startswith("loc_")
+        and stored.get("complete_action") == "SAVE"
+    ):
+        raise FlowFailed(f"no stored ids for {ref}: {stored!r}")
+    record.flow_seconds.append(time.perf_counter() - began)
+
+
+def expect_route(page: str, route: str) -> str:
+    found = route_of(page)
+    if found != route:
+        state = _FLOW_STATE.search(page)
+        raise FlowFailed(f"expected {route}, got {found or (state and state.group(1))}")
+    return route
+
+
+# -- the same flow straight at the sandbox ---------------------------------------------------
+
+
+async def direct_flow(
+    http: aiohttp.ClientSession,
+    sandbox_url: str,
+    partner: Partner,
+    record: Record,
+    number: int,
+    ref: str,
+) -> None:
+    tariff, summary = TARIFFS[number % 2], SUMMARIES[number % 2]
+    started = time.perf_counter()
+    token = await partner.create_token(ref)
+    record.token_seconds.append(time.perf_counter() - started)
+    headers = {"Accept-Encoding": "gzip, br", "Content-Type": "application/json"}
+
+    async def connect(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        began = time.perf_counter()
+        payload = json.dumps({"connect_token": token, **body})
+        async with http.post(sandbox_url + "/", data=payload, headers=headers) as response:
+            answer = await response.json(content_type=None)
+        record.requests.append((kind, response.status, time.perf_counter() - began))
+        if response.status != 200:
+            raise FlowFailed(f"{kind} answered {response.status}")
+        if not isinstance(answer, dict) or answer.get("object") == "error":
+            raise FlowFailed(f"{kind} answered an error object")
+        return answer
+
+    def expect(page: dict[str, Any], route: str) -> dict[str, Any]:
+        if page.get("route") != route:
+            raise FlowFailed(f"expected {route}, got {page.get('route')}")
+        return page
+
+    began = time.perf_counter()
+    page = expect(await connect("restore", {"route": "session_restore"}), "postal_address_capture")
+    page = await connect(
+        "address", {"route": "postal_address_capture", "data": {"postal_address": ADDRESS}}
+    )
+    page = expect(page, "provider_select")
+    provider = next(
+        (p for p in page["data"]["providers"] if p.get("display_name") == PROVIDER), None
+    )
+    if provider is None:
+        raise FlowFailed(f"provider_select does not list {PROVIDER}")
+    page = await connect(
+        "provider", {"route": "provider_select", "data": {"provider": {"id": provider["id"]}}}
+    )
+    page = expect(page, "tariff_select")
+    chosen = next((t for t in page["data"]["tariffs"] if t.get("name") == tariff), None)
+    if chosen is None:
+        raise FlowFailed(f"tariff_select does not list {tariff}")
+    page = await connect(
+        "tariff", {"route": "tariff_select", "data": {"tariff": {"id": chosen["id"]}}}
+    )
+    page = expect(page, "contract_term_capture")
+    page = await connect(
+        "contract",
+        {"route": "contract_term_capture", "data": {"contract_end_date": NO_END_DATE}},
+    )
+    expect(page, summary)
+    expect(await connect("save", {"route": summary, "action": "SAVE"}), "session_complete")
+
+    bearer = await partner.bearer()
+    exchange_began = time.perf_counter()
+    async with http.get(
+        f"{sandbox_url}/connect/tariff/token",
+        params={"connect_token": token},
+        headers={"Authorization": f"Bearer {bearer}", "Accept-Encoding": "gzip, br"},
+    ) as response:
+        answer = await response.json(content_type=None)
+    record.requests.append(("exchange", response.status, time.perf_counter() - exchange_began))
+    if response.status != 200:
+        raise FlowFailed(f"exchange answered {response.status}")
+    if not (
+        str(answer.get("customer_id") or "").startswith("cus_")
+        and str(answer.get("location_id") or "").startswith("loc_")
+    ):
+        raise FlowFailed("exchange has no ids")
+    record.flow_seconds.append(time.perf_counter() - began)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def customer_ip(number: int) -> str:
+    """A distinct address per flow, in 10.0.0.0/8 (a new customer each time)."""
+    number += 1
+    return f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
+
+
+async def drive(
+    target: str,
+    url: str,
+    sandbox_url: str,
+    redis_url: str,
+    customers: int,
+    duration: float,
+    ramp: float,
+) -> dict[str, Any]:
+    record = Record()
+    connector = aiohttp.TCPConnector(limit=0, force_close=False, keepalive_timeout=4)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    jar = aiohttp.DummyCookieJar()  # the app's cookies are kept per customer, by hand
+    redis_client = None
+    if target == "app":
+        import redis.asyncio
+
+        redis_client = redis.asyncio.Redis.from_url(redis_url, max_connections=64)
+    counter = iter(range(10**9))
+    run_id = f"{int(time.time())}-{id(record) % 10000}"
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=jar, auto_decompress=True
+    ) as http:
+        partner = Partner(http, sandbox_url)
+        await partner.bearer()
+        start = time.perf_counter()
+        deadline = start + duration
+
+        async def customer(slot: int) -> None:
+            await asyncio.sleep(ramp * slot / max(customers, 1))
+            while time.perf_counter() < deadline:
+                number = next(counter)
+                ref = f"bench-{target}-{run_id}-{number:06d}"
+                record.flows_started += 1
+                try:
+                    if target == "app":
+                        await app_flow(
+                            http, url, partner, redis_client, record, number, ref,
+                            customer_ip(number),
+                        )  # fmt: skip
+                    else:
+                        await direct_flow(http, url, partner, record, number, ref)
+                except FlowFailed as exc:
+                    record.failures[str(exc)] += 1
+                    continue
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"[:160]
+                    record.transport_errors[reason] += 1
+                    record.failures[f"transport: {type(exc).__name__}"] += 1
+                    continue
+                record.flow_ends.append(time.perf_counter() - start)
+
+        await asyncio.gather(*(customer(slot) for slot in range(customers)))
+        wall = time.perf_counter() - start
+    if redis_client is not None:
+        await redis_client.aclose()
+    return {
+        "target": target,
+        "customers": customers,
+        "duration": duration,
+        "wall": wall,
+        **{key: value for key, value in asdict(record).items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("target", choices=("app", "direct"))
+    parser.add_argument("--url", required=True, help="the app (app) or the sandbox (direct)")
+    parser.add_argument("--sandbox-url", required=True, help="where the partner creates tokens")
+    parser.add_argument("--redis-url", default="", help="the app's Redis, to check stored ids")
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--ramp", type=float, default=1.0, help="seconds to spread starts over")
+    args = parser.parse_args(argv)
+    result = asyncio.run(
+        drive(
+            args.target,
+            args.url.rstrip("/"),
+            args.sandbox_url.rstrip("/"),
+            args.redis_url,
+            args.customers,
+            args.duration,
+            args.ramp,
+        )
+    )
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Memory of the gunicorn processes, sampled once a second while a phase runs.
+
+RSS (``VmRSS`` from ``/proc/<pid>/status``) of the master and of each worker. Growth compares
+the workers' total in the first and the last 20 s of the run (the mean of each window's samples,
+so one sample caught mid-request does not decide it); runs shorter than 60 s use their first and
+last thirds. A worker that gunicorn replaced during the run is reported, since a fresh worker
+would hide growth (the benchmark turns ``max_requests`` recycling off for that reason).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from bench.stack import child_pids, rss_kb
+
+WINDOW = 20.0
+
+
+@dataclass
+class Sample:
+    at: float  # seconds since sampling started
+    master: int
+    workers: dict[int, int]  # pid -> kB
+
+    @property
+    def workers_total(self) -> int:
+        return sum(self.workers.values())
+
+
+@dataclass
+class MemoryTrace:
+    master_pid: int
+    samples: list[Sample] = field(default_factory=list)
+
+    def window(self, seconds: float) -> float:
+        return min(WINDOW, seconds / 3) if seconds < 3 * WINDOW else WINDOW
+
+    def growth(self) -> tuple[float, float, float] | None:
+        """(mean kB of the first window, mean kB of the last window, growth as a share)."""
+        if len(self.samples) < 3:
+            return None
+        span = self.samples[-1].at - self.samples[0].at
+        width = self.window(span)
+        first = [s.workers_total for s in self.samples if s.at - self.samples[0].at <= width]
+        last = [s.workers_total for s in self.samples if self.samples[-1].at - s.at <= width]
+        before, after = sum(first) / len(first), sum(last) / len(last)
+        return before, after, (after - before) / before if before else 0.0
+
+    def replaced_workers(self) -> int:
+        seen = [set(s.workers) for s in self.samples]
+        if not seen:
+            return 0
+        return len(set().union(*seen) - seen[0])
+
+
+class Sampler:
+    """A daemon thread reading RSS every ``interval`` seconds until stopped."""
+
+    def __init__(self, master_pid: int, interval: float = 1.0) -> None:
+        self.trace = MemoryTrace(master_pid)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._began = 0.0
+
+    def sample(self) -> Sample:
+        workers = {pid: rss_kb(pid) or 0 for pid in child_pids(self.trace.master_pid)}
+        return Sample(time.monotonic() - self._began, rss_kb(self.trace.master_pid) or 0, workers)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.trace.samples.append(self.sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sampler:
+        self._began = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.trace.samples.append(self.sample())

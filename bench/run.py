@@ -1,0 +1,468 @@
+"""``scripts/bench`` (``python -m bench``): start the stack, weigh the pages, load the app, load
+the sandbox directly, print the numbers and the issue's targets as PASS/FAIL lines.
+
+Exit status: 0 when every target passes, 1 when one fails (or the run could not finish).
+Timings are wall-clock at the driver over loopback; on a machine shared with other work they
+are noisy, so compare ratios (app ÷ sandbox-direct) rather than absolutes between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import requests
+
+from bench import weight
+from bench.load import APP_KINDS, DIRECT_KINDS, PUBLIC_URL
+from bench.procs import MemoryTrace, Sampler
+from bench.stack import (
+    ACCOUNT_ID,
+    API_KEY,
+    APP_DB,
+    ROOT,
+    BenchError,
+    Stack,
+    StackOptions,
+    rss_kb,
+    running_stack,
+)
+
+FIRST_VISIT_LIMIT = 30_000  # bytes, compressed, HTML + CSS + JS + fonts + images
+FRAGMENT_LIMIT = 8_000  # bytes, compressed, each step's htmx answer
+THROUGHPUT_SHARE = 0.5  # app flows/s ÷ sandbox-direct flows/s
+TAIL_RATIO = 3.0  # p99 ÷ p50 of step latency
+MEMORY_GROWTH = 0.10  # workers' RSS, last 20 s over first 20 s
+
+# Which app request does the work of which direct request (for "our overhead per step").
+STEP_PAIRS = (
+    ("show", "restore"),
+    ("address", "address"),
+    ("provider", "provider"),
+    ("tariff", "tariff"),
+    ("contract", "contract"),
+    ("save", "save+exchange"),
+)
+
+
+@dataclass
+class Options:
+    customers: int = 200
+    duration: float = 60.0
+    ramp: float = 1.0
+    phases: tuple[str, ...] = ("app", "direct")
+    weigh: bool = True
+    stack: StackOptions = field(default_factory=StackOptions)
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest rank: a value that really occurred."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(1, int(-(-share * len(ordered) // 1)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class Phase:
+    target: str
+    raw: dict[str, Any]
+    memory: MemoryTrace | None = None
+
+    @property
+    def duration(self) -> float:
+        return float(self.raw["duration"])
+
+    @property
+    def completed_in_window(self) -> int:
+        return sum(1 for end in self.raw["flow_ends"] if end <= self.duration)
+
+    @property
+    def completed(self) -> int:
+        return len(self.raw["flow_ends"])
+
+    @property
+    def flows_per_second(self) -> float:
+        return self.completed_in_window / self.duration
+
+    @property
+    def failed(self) -> int:
+        return sum(self.raw["failures"].values())
+
+    def latencies(self, kinds: tuple[str, ...] | None = None) -> list[float]:
+        return [s for kind, _status, s in self.raw["requests"] if kinds is None or kind in kinds]
+
+    def by_kind(self) -> dict[str, list[float]]:
+        grouped: dict[str, list[float]] = defaultdict(list)
+        for kind, _status, seconds in self.raw["requests"]:
+            grouped[kind].append(seconds)
+        if self.target == "direct":
+            # The app's SAVE includes the exchange; pair them per flow for the comparison.
+            saves, exchanges = grouped.get("save", []), grouped.get("exchange", [])
+            grouped["save+exchange"] = [a + b for a, b in zip(saves, exchanges, strict=False)]
+        return grouped
+
+    def statuses(self) -> tuple[Counter[str], Counter[str]]:
+        """(5xx by kind and status, other unexpected statuses by kind and status)."""
+        server, other = Counter(), Counter()
+        for kind, status, _seconds in self.raw["requests"]:
+            expected = (200, 303) if kind in ("entry", "show") else (200,)
+            if status >= 500:
+                server[f"{kind} {status}"] += 1
+            elif status not in expected:
+                other[f"{kind} {status}"] += 1
+        return server, other
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def drive(stack: Stack, target: str, options: Options) -> Phase:
+    """One phase in a driver process of its own, with memory sampled meanwhile."""
+    url = stack.app_url if target == "app" else stack.sandbox_url
+    argv = [
+        sys.executable, "-m", "bench.load", target,
+        "--url", url, "--sandbox-url", stack.sandbox_url,
+        "--redis-url", stack.redis_url(APP_DB),
+        "--customers", str(options.customers), "--duration", str(options.duration),
+        "--ramp", str(options.ramp),
+    ]  # fmt: skip
+    master = stack.procs["app" if target == "app" else "sandbox"].pid
+    with Sampler(master) as sampler:
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"the {target} driver failed:\n{done.stderr[-3000:]}")
+    return Phase(target, json.loads(done.stdout), sampler.trace)
+
+
+def make_token_factory(stack: Stack) -> Any:
+    http = requests.Session()
+    login = http.get(f"{stack.sandbox_url}/login", auth=(ACCOUNT_ID, API_KEY), timeout=10)
+    login.raise_for_status()
+    bearer = login.json()["bearer_token"]
+
+    def make(ref: str) -> str:
+        response = http.post(
+            f"{stack.sandbox_url}/connect/tariff/token",
+            json={
+                "callback_uri": f"{PUBLIC_URL}/connect/callback",
+                "connect_web_uri": f"{PUBLIC_URL}/connect/provider-return",
+                "customer_reference_id": ref,
+                "direction": "IMPORT",
+                "type": "COMMODITY",
+            },
+            headers={"Authorization": f"Bearer {bearer}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["connect_token"])
+
+    return make
+
+
+@dataclass
+class Report:
+    options: Options
+    phases: dict[str, Phase] = field(default_factory=dict)
+    first_visit: list[weight.Item] = field(default_factory=list)
+    uncounted: list[str] = field(default_factory=list)
+    fragments: list[weight.Item] = field(default_factory=list)
+    app_rss_start: dict[str, int | None] = field(default_factory=dict)
+    app_rss_end: dict[str, int | None] = field(default_factory=dict)
+    app_log_problems: Counter[str] = field(default_factory=Counter)
+    targets: list[tuple[bool, str]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for ok, _line in self.targets)
+
+
+def gunicorn_rss(stack: Stack, name: str) -> dict[str, int | None]:
+    from bench.stack import child_pids
+
+    master = stack.procs[name].pid
+    rss: dict[str, int | None] = {f"master {master}": rss_kb(master)}
+    for pid in sorted(child_pids(master)):
+        rss[f"worker {pid}"] = rss_kb(pid)
+    return rss
+
+
+def run_benchmark(options: Options, out: Any = None) -> Report:
+    """Everything the command does; ``out`` (a file) gets progress lines."""
+    report = Report(options)
+
+    def say(text: str) -> None:
+        if out is not None:
+            print(text, file=out, flush=True)
+
+    with running_stack(options.stack) as stack:
+        say(f"stack up: app {stack.app_url}, sandbox {stack.sandbox_url}")
+        make_token = make_token_factory(stack)
+        if options.weigh:
+            say("weighing the first visit and each step's fragment…")
+            report.first_visit, report.uncounted, report.fragments = weight.measure(
+                stack, make_token
+            )
+        report.app_rss_start = gunicorn_rss(stack, "app")
+        for target in options.phases:
+            say(f"{target}: {options.customers} customers for {options.duration:.0f} s…")
+            report.phases[target] = drive(stack, target, options)
+        report.app_rss_end = gunicorn_rss(stack, "app")
+        for needle in ("Traceback", "WORKER TIMEOUT", "Booting worker"):
+            report.app_log_problems[needle] = stack.count_in_log("app", needle)
+        # The first boot logs one "Booting worker" per worker; more means a restart.
+        report.app_log_problems["Booting worker"] -= options.stack.workers
+    evaluate(report)
+    return report
+
+
+def evaluate(report: Report) -> None:
+    opts = report.options
+    targets = report.targets
+    app = report.phases.get("app")
+    direct = report.phases.get("direct")
+    load = f"{opts.customers} customers for {opts.duration:.0f} s"
+    if app is not None:
+        server, _other = app.statuses()
+        targets.append((
+            app.failed == 0 and sum(server.values()) == 0 and app.completed > 0,
+            f"zero failed flows and zero 5xx with {load}: {app.failed} failed, "
+            f"{sum(server.values())} 5xx, {app.completed} completed",
+        ))  # fmt: skip
+        steps = app.latencies()
+        p50, p99 = percentile(steps, 0.5), percentile(steps, 0.99)
+        ratio = p99 / p50 if p50 else float("inf")
+        targets.append((
+            ratio <= TAIL_RATIO,
+            f"p99 step latency <= {TAIL_RATIO:.0f} x p50: p99 {p99 * 1000:.0f} ms / "
+            f"p50 {p50 * 1000:.0f} ms = {ratio:.2f}",
+        ))  # fmt: skip
+        growth = app.memory.growth() if app.memory else None
+        if growth is not None:
+            before, after, share = growth
+            targets.append((
+                share < MEMORY_GROWTH,
+                f"worker memory growth < {MEMORY_GROWTH:.0%} between first and last 20 s: "
+                f"{before / 1024:.1f} MB -> {after / 1024:.1f} MB ({share:+.1%})",
+            ))  # fmt: skip
+    if app is not None and direct is not None:
+        share = app.flows_per_second / direct.flows_per_second if direct.flows_per_second else 0
+        targets.append((
+            share >= THROUGHPUT_SHARE,
+            f"app throughput >= {THROUGHPUT_SHARE} x sandbox-direct: {app.flows_per_second:.1f} "
+            f"/ {direct.flows_per_second:.1f} flows/s = {share:.2f}",
+        ))  # fmt: skip
+    if report.first_visit:
+        total = sum(item.wire for item in report.first_visit)
+        targets.append((
+            total <= FIRST_VISIT_LIMIT,
+            f"first visit <= {FIRST_VISIT_LIMIT / 1000:.0f} kB compressed: {total / 1000:.1f} kB",
+        ))  # fmt: skip
+    if report.fragments:
+        largest = max(report.fragments, key=lambda item: item.wire)
+        targets.append((
+            largest.wire <= FRAGMENT_LIMIT,
+            f"each step's fragment <= {FRAGMENT_LIMIT / 1000:.0f} kB compressed: largest "
+            f"{largest.wire / 1000:.1f} kB ({largest.label})",
+        ))  # fmt: skip
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+def heading(text: str) -> None:
+    print(f"\n{text}\n{'=' * len(text)}")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f}"
+
+
+def print_weight(report: Report) -> None:
+    heading("Page weight as served (Accept-Encoding: gzip, br; kB = 1000 B)")
+    print(f"{'first visit':<34}{'wire kB':>9}{'raw kB':>9}  {'coding':<9}{'C-Length':<9}cache")
+    for item in report.first_visit:
+        print(
+            f"{item.label:<34}{item.wire / 1000:9.1f}{item.raw / 1000:9.1f}  {item.encoding:<9}"
+            f"{'ok' if item.length_ok else 'MISSING':<9}{item.cache}"
+        )
+    total = sum(item.wire for item in report.first_visit)
+    raw = sum(item.raw for item in report.first_visit)
+    print(f"{'total first visit':<34}{total / 1000:9.1f}{raw / 1000:9.1f}")
+    for href in report.uncounted:
+        print(f"  not counted (another host, lazy): {href}")
+    print(f"\n{'htmx answer to each step':<34}{'wire kB':>9}{'raw kB':>9}  coding")
+    for item in report.fragments:
+        print(f"{item.label:<34}{item.wire / 1000:9.1f}{item.raw / 1000:9.1f}  {item.encoding}")
+
+
+def print_phase(phase: Phase, kinds: tuple[str, ...]) -> None:
+    title = "the app (htmx customers)" if phase.target == "app" else "sandbox-direct (Connect JSON)"
+    heading(f"Load: {title}, {phase.raw['customers']} customers, {phase.duration:.0f} s")
+    print(
+        f"flows completed {phase.completed} ({phase.completed_in_window} within the window), "
+        f"started {phase.raw['flows_started']}, failed {phase.failed}"
+    )
+    print(f"completed flows/s   {phase.flows_per_second:.2f}")
+    print(f"requests/s          {len(phase.raw['requests']) / phase.raw['wall']:.1f}")
+    all_steps = phase.latencies()
+    grouped = phase.by_kind()
+    print(f"\n{'request kind':<16}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    for kind in (*kinds, "all"):
+        values = all_steps if kind == "all" else grouped.get(kind, [])
+        if values:
+            print(
+                f"{kind:<16}{len(values):>7}{ms(percentile(values, 0.5)):>9}"
+                f"{ms(percentile(values, 0.95)):>9}{ms(percentile(values, 0.99)):>9}"
+                f"{ms(max(values)):>9}"
+            )
+    flows = phase.raw["flow_seconds"]
+    if flows:
+        print(
+            f"{'whole flow':<16}{len(flows):>7}{ms(percentile(flows, 0.5)):>9}"
+            f"{ms(percentile(flows, 0.95)):>9}{ms(percentile(flows, 0.99)):>9}{ms(max(flows)):>9}"
+        )
+    tokens = phase.raw["token_seconds"]
+    if tokens:
+        print(f"(partner token create, not counted: p50 {ms(percentile(tokens, 0.5)).strip()} ms)")
+    server, other = phase.statuses()
+    print(f"\nerrors: failed flows {phase.failed}; 5xx {sum(server.values())}; "
+          f"other unexpected statuses {sum(other.values())}; "
+          f"transport errors {sum(phase.raw['transport_errors'].values())}")  # fmt: skip
+    for label, counter in (
+        ("failed", phase.raw["failures"]),
+        ("5xx", server),
+        ("unexpected", other),
+        ("transport", phase.raw["transport_errors"]),
+    ):
+        for reason, count in Counter(counter).most_common(5):
+            print(f"  {label}: {count} x {reason}")
+
+
+def print_memory(report: Report) -> None:
+    heading("App memory (VmRSS of the gunicorn processes)")
+    print(f"{'process':<24}{'start MB':>10}{'end MB':>10}")
+    for label in dict.fromkeys([*report.app_rss_start, *report.app_rss_end]):
+        start, end = report.app_rss_start.get(label), report.app_rss_end.get(label)
+        show = [f"{v / 1024:10.1f}" if v is not None else f"{'-':>10}" for v in (start, end)]
+        print(f"{label:<24}{show[0]}{show[1]}")
+    app = report.phases.get("app")
+    if app and app.memory:
+        growth = app.memory.growth()
+        if growth:
+            before, after, share = growth
+            width = app.memory.window(app.memory.samples[-1].at)
+            print(f"workers' total, mean of first {width:.0f} s {before / 1024:.1f} MB, "
+                  f"last {width:.0f} s {after / 1024:.1f} MB: {share:+.1%} "
+                  f"({len(app.memory.samples)} samples, 1/s)")  # fmt: skip
+        print(f"workers replaced during the load: {app.memory.replaced_workers()}")
+    problems = {k: v for k, v in report.app_log_problems.items() if v}
+    print(f"app log: {problems or 'no tracebacks, no worker timeouts, no restarts'}")
+
+
+def print_comparison(report: Report) -> None:
+    app, direct = report.phases.get("app"), report.phases.get("direct")
+    if not app or not direct:
+        return
+    heading("Our overhead: the app against the same flows straight at the sandbox")
+    share = app.flows_per_second / direct.flows_per_second if direct.flows_per_second else 0
+    print(f"flows/s: app {app.flows_per_second:.2f}, direct {direct.flows_per_second:.2f}, "
+          f"ratio {share:.2f}")  # fmt: skip
+    a, d = app.by_kind(), direct.by_kind()
+    print(f"{'step (app ↔ direct)':<28}{'app p50':>9}{'direct p50':>12}{'diff ms':>9}")
+    diffs = []
+    for app_kind, direct_kind in STEP_PAIRS:
+        if a.get(app_kind) and d.get(direct_kind):
+            pa, pd = percentile(a[app_kind], 0.5), percentile(d[direct_kind], 0.5)
+            diffs.append(pa - pd)
+            print(f"{app_kind + ' ↔ ' + direct_kind:<28}{ms(pa):>9}{ms(pd):>12}{ms(pa - pd):>9}")
+    if diffs:
+        print(f"mean difference per step: {sum(diffs) / len(diffs) * 1000:.1f} ms (at saturation "
+              "both sides queue, so this is mostly queueing, not work)")  # fmt: skip
+
+
+def print_report(report: Report) -> None:
+    opts = report.options
+    print(
+        f"flow benchmark: {os.cpu_count()} CPUs; app and sandbox each gunicorn gthread "
+        f"{opts.stack.workers} workers x {opts.stack.threads} threads; max_requests "
+        f"{opts.stack.max_requests or 'off'}; APP_ENV=production, PUBLIC_URL {PUBLIC_URL} behind "
+        "a simulated TLS balancer (TRUST_PROXY_HOPS=1)"
+    )
+    print("customers have no think time (saturation); one X-Forwarded-For per flow")
+    if report.first_visit:
+        print_weight(report)
+    for target, phase in report.phases.items():
+        print_phase(phase, APP_KINDS if target == "app" else (*DIRECT_KINDS, "save+exchange"))
+    print_comparison(report)
+    print_memory(report)
+    heading("Targets")
+    for ok, line in report.targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {line}")
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    parser.add_argument("--customers", type=int, default=200, help="at once (default 200)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase (60)")
+    parser.add_argument("--ramp", type=float, default=1.0, help="seconds to spread starts (1)")
+    parser.add_argument(
+        "--phases", default="app,direct", help="app, direct or both (default app,direct)"
+    )
+    parser.add_argument("--no-weight", action="store_true", help="skip the page weight")
+    parser.add_argument("--workers", type=int, default=StackOptions.workers)
+    parser.add_argument("--threads", type=int, default=StackOptions.threads)
+    args = parser.parse_args(argv)
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    if not phases or any(p not in ("app", "direct") for p in phases):
+        parser.error("--phases takes app, direct or app,direct")
+    if args.customers < 1 or args.duration <= 0:
+        parser.error("--customers and --duration must be positive")
+    return Options(
+        customers=args.customers,
+        duration=args.duration,
+        ramp=args.ramp,
+        phases=phases,
+        weigh=not args.no_weight,
+        stack=StackOptions(workers=args.workers, threads=args.threads),
+    )
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    print(f"\nstopped by signal {signum}; stopping every process", file=sys.stderr)
+    raise SystemExit(128 + signum)  # unwinds through running_stack(), which stops them
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    began = time.perf_counter()
+    try:
+        report = run_benchmark(options, out=sys.stderr)
+    except KeyboardInterrupt:
+        print("\ninterrupted; every process stopped", file=sys.stderr)
+        return 130
+    except BenchError as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+        return 1
+    print_report(report)
+    print(f"\nbenchmark took {time.perf_counter() - began:.0f} s; every process stopped")
+    return 0 if report.passed else 1
