@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as settings
-from webapp import i18n, security, sessions
+from webapp import i18n, ratelimit, security, sessions
 from webapp.flatpeak import FlatPeakClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     HTMX(app)
     _register_pages(app)
     _register_blueprints(app)
+    ratelimit.init_app(app)  # after the blueprints: it wraps their views
     _register_context(app)
     _register_errors(app)
     return app

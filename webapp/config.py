@@ -42,6 +42,11 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    return default if raw == "" else raw in ("1", "true", "yes", "on")
+
+
 def _bool_or_auto(raw: str | None) -> bool | None:
     """``"auto"`` (or unset) means: decide from PUBLIC_URL."""
     if raw is None or raw.strip().lower() in ("", "auto"):
@@ -74,6 +79,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _bool_or_auto(env.get("SESSION_COOKIE_SECURE")),
         "DEMO_CUSTOMER_REF": env.get("DEMO_CUSTOMER_REF") or "demo-customer-0001",
         "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
+        # Rate limits (Flask-Limiter syntax); why these defaults: webapp/ratelimit.py.
+        "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", ""),  # "": REDIS_URL
+        "RATELIMIT_STRATEGY": env.get("RATELIMIT_STRATEGY") or "moving-window",
+        "RATELIMIT_STARTS_PER_IP": env.get("RATELIMIT_STARTS_PER_IP") or "60/minute",
+        "RATELIMIT_STEPS_PER_IP": env.get("RATELIMIT_STEPS_PER_IP") or "300/minute",
+        "RATELIMIT_STEPS_PER_FLOW": env.get("RATELIMIT_STEPS_PER_FLOW") or "30/minute",
+        "RATELIMIT_POLLS_PER_IP": env.get("RATELIMIT_POLLS_PER_IP") or "600/minute",
+        "RATELIMIT_POLLS_PER_FLOW": env.get("RATELIMIT_POLLS_PER_FLOW") or "60/minute",
         "CSP_EXTRA_IMG_SRC": _words(env.get("CSP_EXTRA_IMG_SRC")),
         "CSP_EXTRA_FORM_ACTION": _words(env.get("CSP_EXTRA_FORM_ACTION")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),

@@ -1,0 +1,302 @@
+"""Rate limits on starting flows, on step posts and on the provider-login wait (Flask-Limiter).
+
+What is limited, and why these defaults (each is a ``RATELIMIT_*`` setting, see config.py):
+
+* **Starts** (``RATELIMIT_STARTS_PER_IP``, default 60/minute per client IP, shared by every
+  entry: signed start links, ``/connect?fp_cot=``, "start again", the demo start, and the
+  provider return and callback when they open a session for a browser that lost its cookie).
+  A partner start mints a connect token on the partner's FlatPeak account, so this is the limit
+  that stops a script replaying a start link. A real customer starts once or twice; 60 a minute
+  still lets a busy office or a mobile carrier's shared address (carrier-grade NAT) start one
+  flow a second, and the browser test suite, which drives all its customers from 127.0.0.1,
+  starts about 32 a minute.
+* **Steps** (``RATELIMIT_STEPS_PER_IP`` 300/minute, ``RATELIMIT_STEPS_PER_FLOW`` 30/minute):
+  every step post costs a Connect call. One customer answers a page every few seconds, and even
+  fixing typos one at a time rarely posts more than once in two seconds, so 30 a minute on one
+  flow never gets in a real customer's way while a script driving one flow is held to one post
+  every two seconds. 300 a minute per address is 15 to 25 customers stepping at once behind one
+  household, office or carrier NAT; the flow limit, not the address limit, is the tight one.
+* **Provider-login wait** (``RATELIMIT_POLLS_PER_IP`` 600/minute, ``RATELIMIT_POLLS_PER_FLOW``
+  60/minute): the framed page polls every 2 s while the customer logs in elsewhere (30 a
+  minute), so the flow limit is twice that; the address limit allows twenty such frames.
+
+Per-client keys use ``request.remote_addr``. Behind a load balancer that is the balancer's
+address unless ``TRUST_PROXY_HOPS`` installs ProxyFix (``create_app``), which then takes the
+client from ``X-Forwarded-For``; without it that header is ignored, so nobody can dodge a
+limit by sending one. IPv6 clients are keyed by their /64: one host usually holds a whole /64.
+Per-flow keys are a hash of the session's connect token, never the token itself.
+
+Counters live on the app's own Redis (``RATELIMIT_STORAGE_URI``, default ``REDIS_URL``) under
+their own key prefix. The strategy is the moving window: a limit is exact over any 60 seconds
+(a fixed window lets twice the limit through across a window boundary), refused requests are
+not counted (a script hammering a closed window does not push its own reopening back), and
+``Retry-After`` is the real moment a slot frees instead of the end of a clock minute. Its Redis
+cost is a list of at most N timestamps per key, which at these limits is a few kilobytes per
+active client. If that Redis is unreachable the limiter fails open (logged): a limiter outage
+must never take the flow down, and the session layer answers its own 503 when Redis is gone.
+
+When a limit is hit the customer is told what happened, that nothing is lost and when to try
+again, with 429 and ``Retry-After``. A plain (no-JS) step post gets its page back with what
+they typed and the message at the top; other plain requests get a whole page. htmx does not swap
+a 4xx (the htmx-config in base.html), so an htmx request gets an ``HX-Location`` that loads the
+message into the top of the page without replacing the form: what the customer typed stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import ngettext
+from flask_limiter import Limiter, RateLimitExceeded
+from jinja2_fragments.flask import render_block
+from limits import parse_many
+
+from webapp.config import ConfigError
+from webapp.flow import is_htmx, render_page, same_token, show_url, typed_values
+from webapp.pages import FORM_ERROR
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("ratelimit", __name__)
+
+# The views each limit covers, by endpoint.
+STARTS = ("entry.start", "entry.external", "entry.restart", "demo.start")
+RETURNS = ("flow.provider_return", "flow.callback")  # a start only when they adopt a flow
+STEPS = ("flow.step",)
+POLLS = ("flow.provider_wait",)
+
+LIMIT_SETTINGS = (
+    "RATELIMIT_STARTS_PER_IP",
+    "RATELIMIT_STEPS_PER_IP",
+    "RATELIMIT_STEPS_PER_FLOW",
+    "RATELIMIT_POLLS_PER_IP",
+    "RATELIMIT_POLLS_PER_FLOW",
+)
+# Keys read "connect:ratelimit:LIMITER/<who>/<scope>/...", apart from sessions and results.
+STORAGE_KEY_PREFIX = "connect:ratelimit"
+# A wedged Redis must not hold every limited request for long: fail open after a second.
+STORAGE_TIMEOUT = 1.0
+
+
+# -- whose counter ---------------------------------------------------------------------------
+
+
+def client_key() -> str:
+    """The client's address (from X-Forwarded-For only behind ProxyFix); IPv6 by its /64."""
+    raw = request.remote_addr or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return "ip:" + (raw[:64] or "unknown")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"ip:{address}"
+
+
+def flow_key() -> str:
+    """The flow this request belongs to, by a hash of its connect token; no flow: the client."""
+    token = session.get("token") if session else None
+    if not token:
+        return client_key()
+    digest = hashlib.sha256(b"ratelimit\0" + str(token).encode()).hexdigest()
+    return "flow:" + digest[:32]
+
+
+def returns_to_own_flow() -> bool:
+    """The provider return or callback of the flow this browser's session already holds: no
+    flow is being started or adopted, so it does not count as a start."""
+    return same_token(session.get("token") if session else None, request.args.get("fp_cot"))
+
+
+# -- installing ------------------------------------------------------------------------------
+
+
+def storage_uri(config: Any) -> str:
+    """``RATELIMIT_STORAGE_URI``, or the app's own ``REDIS_URL``, in the form ``limits`` reads."""
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"])
+    if uri.startswith("unix://"):
+        return "redis+unix://" + uri[len("unix://") :]
+    return uri
+
+
+def check_limits(config: Any) -> None:
+    """Refuse to start on a limit string Flask-Limiter would only reject at the first request."""
+    for name in LIMIT_SETTINGS:
+        try:
+            parsed = parse_many(str(config[name]))
+        except ValueError:
+            parsed = []
+        if not parsed:
+            raise ConfigError(f"{name} must be a rate such as '30/minute', not {config[name]!r}.")
+
+
+def _wrap(app: Flask, endpoints: tuple[str, ...], *limits: Callable[[Any], Any]) -> None:
+    """Decorate views the blueprints already registered, so flow.py and entry.py carry no
+    rate-limit plumbing. The wrappers keep the views' names, which Flask-Limiter keys on."""
+    for endpoint in endpoints:
+        view = app.view_functions[endpoint]
+        for limit in limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
+
+
+def _setting(name: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[name])
+
+
+def init_app(app: Flask) -> None:
+    """Install the limits on the registered views (call after the blueprints)."""
+    app.register_blueprint(bp)
+    config = app.config
+    check_limits(config)
+    if not config["RATELIMIT_ENABLED"]:
+        return
+    config["RATELIMIT_STORAGE_URI"] = storage_uri(config)
+    config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS",
+        {
+            "key_prefix": STORAGE_KEY_PREFIX,
+            "socket_timeout": STORAGE_TIMEOUT,
+            "socket_connect_timeout": STORAGE_TIMEOUT,
+        },
+    )
+    # Fail open: a storage error is logged and the request is served.
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # X-RateLimit-* headers would cost a Redis read on every limited response; a 429 carries
+    # Retry-After, which is what a client needs.
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter = Limiter(client_key, app=app)
+    app.extensions["connect_limiter"] = limiter
+
+    starts = _setting("RATELIMIT_STARTS_PER_IP")
+    _wrap(app, STARTS, limiter.shared_limit(starts, scope="starts"))
+    _wrap(
+        app,
+        RETURNS,
+        limiter.shared_limit(starts, scope="starts", exempt_when=returns_to_own_flow),
+    )
+    _wrap(
+        app,
+        STEPS,
+        limiter.limit(_setting("RATELIMIT_STEPS_PER_IP"), scope="ip"),
+        limiter.limit(_setting("RATELIMIT_STEPS_PER_FLOW"), key_func=flow_key, scope="flow"),
+    )
+    _wrap(
+        app,
+        POLLS,
+        limiter.limit(_setting("RATELIMIT_POLLS_PER_IP"), scope="ip"),
+        limiter.limit(_setting("RATELIMIT_POLLS_PER_FLOW"), key_func=flow_key, scope="flow"),
+    )
+    app.register_error_handler(RateLimitExceeded, rate_limited)
+
+
+# -- when a limit is hit ---------------------------------------------------------------------
+
+
+def retry_after(error: RateLimitExceeded) -> int:
+    """Whole seconds until the breached window lets one more request through."""
+    limiter: Limiter | None = current_app.extensions.get("connect_limiter")
+    current = limiter.current_limit if limiter else None
+    if current is not None and current.breached:
+        try:
+            return max(1, math.ceil(current.window.reset_time - time.time()))
+        except Exception:  # the storage may have gone away since the hit
+            log.warning("rate limit window unreadable; Retry-After is the limit's length")
+    return max(1, int(error.limit.limit.get_expiry()))
+
+
+def notice_text(seconds: int) -> str:
+    return ngettext(
+        "Too many requests arrived in a short time, so we've paused for a moment. Nothing you "
+        "entered has been lost: please try again in %(num)d second.",
+        "Too many requests arrived in a short time, so we've paused for a moment. Nothing you "
+        "entered has been lost: please try again in %(num)d seconds.",
+        seconds,
+    )
+
+
+def _step_page_again(seconds: int) -> Response | None:
+    """A plain step post: the same page again, with what was typed and the notice on top."""
+    if request.endpoint != "flow.step":
+        return None
+    page = session.get("page") if session else None
+    if not isinstance(page, dict) or page.get("route") != request.form.get("route"):
+        return None
+    try:
+        return render_page(
+            page, values=typed_values(), errors={FORM_ERROR: notice_text(seconds)}, status=429
+        )
+    except Exception:  # a 429 must never become a 500; the whole-page notice will do
+        log.exception("could not re-render the page for a rate-limited step")
+        return None
+
+
+def rate_limited(error: RateLimitExceeded) -> Response:
+    seconds = retry_after(error)
+    log.info("rate limit %s hit on %s", error.limit.limit, request.endpoint)
+    if is_htmx():
+        # htmx leaves a 429 unswapped (base.html's htmx-config) and a redirect would lose what
+        # the customer typed. HX-Location makes htmx fetch the notice and put it at the top of
+        # the page, leaving the form alone; app.js focuses it (an error summary) and scrolls up.
+        response = make_response(notice_block(seconds), 429)
+        response.headers["HX-Location"] = json.dumps(
+            {
+                "path": url_for("ratelimit.notice", wait=seconds),
+                "target": "#page",
+                "swap": "afterbegin",
+                "push": "false",
+            }
+        )
+    else:
+        has_flow = bool(session.get("token")) if session else False
+        response = _step_page_again(seconds) or make_response(
+            render_template(
+                "errors/429.html",
+                seconds=seconds,
+                has_flow=has_flow,
+                # A GET can simply be repeated; a post goes back to the flow's current page.
+                retry_here=request.method == "GET",
+                flow_url=show_url() if has_flow and request.method != "GET" else None,
+            ),
+            429,
+        )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(seconds)
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
+def notice_block(seconds: int) -> str:
+    return render_block("errors/429.html", "notice", text=notice_text(seconds))
+
+
+@bp.get("/connect/slow-down")
+def notice() -> Response:
+    """The notice an htmx request that hit a limit loads into its page. Never limited itself:
+    it renders a sentence and touches neither Redis (beyond the session) nor FlatPeak."""
+    seconds = min(max(request.args.get("wait", default=60, type=int) or 60, 1), 3600)
+    response = make_response(notice_block(seconds))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["HX-Push-Url"] = "false"
+    return response
