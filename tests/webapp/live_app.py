@@ -129,7 +129,12 @@ class LiveRedis:
 
 @dataclass
 class LiveSandbox:
-    """``python -m sandbox --port N``, restartable on the same port and Redis db."""
+    """The sandbox on a fixed port and Redis db, restartable.
+
+    ``python -m sandbox`` (werkzeug) answers every response with ``Connection: close``, so the
+    app never pools a connection to it. FlatPeak keeps connections alive; ``keep_alive=True``
+    serves the same app under gunicorn (gthread, keep-alive 30 s) to get that behaviour.
+    """
 
     port: int
     redis_url: str
@@ -140,33 +145,41 @@ class LiveSandbox:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, keep_alive: bool = False) -> None:
         env = {
             **os.environ,
             "SANDBOX_REDIS_URL": self.redis_url,
             "SANDBOX_ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
             "SANDBOX_API_KEY": SANDBOX_API_KEY,
         }
+        if keep_alive:
+            command = [
+                *(sys.executable, "-m", "gunicorn", "--worker-class", "gthread"),
+                *("--threads", "4", "--keep-alive", "30", "--bind", f"127.0.0.1:{self.port}"),
+                "sandbox.app:create_app()",
+            ]
+        else:
+            command = [sys.executable, "-m", "sandbox", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sandbox", "--port", str(self.port)],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches every worker
             )
         wait_for_http(f"{self.url}/_sandbox/health", self.proc)
 
     def kill(self, sig: signal.Signals = signal.SIGTERM) -> None:
         assert self.proc is not None
-        self.proc.send_signal(sig)
+        os.killpg(self.proc.pid, sig)
         self.proc.wait(timeout=10)
         self.proc = None
 
     def close(self) -> None:
         if self.proc is not None:
-            stop(self.proc)
-            self.proc = None
+            self.kill(signal.SIGKILL)
 
 
 @dataclass
@@ -268,6 +281,19 @@ class LiveStack:
     def close(self) -> None:
         for part in reversed(self.parts):
             part.close()
+
+
+def connections_to(port: int) -> int:
+    """Open TCP connections (IPv4, this host) whose far end is ``port``: the app's pooled
+    keep-alive connections to the sandbox, since nothing else keeps one open to it."""
+    established = "01"
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port and fields[3] == established:
+            count += 1
+    return count
 
 
 class _HttpResponse:

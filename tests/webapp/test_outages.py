@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import session
 
+from tests.conftest import free_port
 from tests.webapp.conftest import GB_ADDRESS, Page
-from tests.webapp.live_app import HttpBrowser, LiveStack
-from webapp import results
+from tests.webapp.live_app import APP_DB, HttpBrowser, LiveRedis, LiveStack, connections_to
+from webapp import create_app, results
 
 DEMO_REF = "demo-customer-0001"
 STORE_DOWN = "Temporarily unavailable"
@@ -237,26 +239,69 @@ def test_redis_dies_while_a_step_is_with_flatpeak(stack: LiveStack, customer: Ht
     assert stored is not None and stored.location_id in page.html
 
 
+def test_redis_gone_when_the_session_is_saved(
+    stack: LiveStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Redis stops after the view ran and before Flask-Session saves the session (the save runs
+    in ``process_response``, whose errors Flask sends to the 500 handler): still the 503 page.
+
+    In-process, because the moment has to fall between the view and the save; the view stops
+    a real redis-server of its own. ``PROPAGATE_EXCEPTIONS`` off, as under gunicorn.
+    """
+    own = LiveRedis(port=free_port(), workdir=tmp_path_factory.mktemp("redis-save"))
+    own.start()
+    try:
+        app = create_app(
+            {
+                "TESTING": False,
+                "PROPAGATE_EXCEPTIONS": False,
+                "REDIS_URL": own.url(APP_DB),
+                "FLATPEAK_API_URL": stack.sandbox.url,
+                "FLATPEAK_CONNECT_URL": stack.sandbox.url,
+                "PUBLIC_URL": "http://localhost",
+            }
+        )
+
+        def remember_then_lose_redis() -> str:
+            session["seen"] = True
+            own.kill(signal.SIGKILL)
+            return "saved?"
+
+        app.add_url_rule("/_test/remember", view_func=remember_then_lose_redis)
+        response = app.test_client().get("/_test/remember")
+    finally:
+        own.close()
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503, body[:300]
+    assert STORE_DOWN in unescape(body) and "Traceback" not in body
+    assert response.headers["Retry-After"].isdigit()
+    assert "Set-Cookie" not in response.headers
+
+
 # -- the sandbox (FlatPeak) ------------------------------------------------------------------
 
 
 def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> None:
-    assert customer.page is not None
-    htmx = hx_headers(customer.page)
     choice = provider_choice(customer)
 
-    # A quick restart between two requests: the workers' pooled keep-alive connections point
-    # at the old process. The next step (a POST, never retried) and page load must not notice.
+    # Restarted between two requests, now serving keep-alive connections as FlatPeak does.
     stack.sandbox.kill(signal.SIGTERM)
-    stack.sandbox.start()
-    page = customer.open("/connect/flow", "POST", data=choice)
-    assert page.status == 200 and page.route == "tariff_select", page.text()[:300]
-    tariffs = customer.get("/connect/flow")
-    assert tariffs.route == "tariff_select"
-    fixed = customer.button_value("tariff_id", "Northwind Fixed 12M")
-    tariff_choice = {**dict(tariffs.form_with(button=("tariff_id", fixed)).fields)}
-    tariff_choice["tariff_id"] = fixed
-    htmx = hx_headers(tariffs)
+    stack.sandbox.start(keep_alive=True)
+    tariffs = customer.open("/connect/flow", "POST", data=choice)
+    assert tariffs.status == 200 and tariffs.route == "tariff_select", tariffs.text()[:300]
+
+    # The app's worker now pools a keep-alive connection to that process. Crash it and start
+    # another: the next step, a POST that is never retried, must not notice. The dead
+    # process's sockets closed (FIN or RST); urllib3 sees that when it takes the connection
+    # from the pool, and opens a new one before sending anything.
+    assert connections_to(stack.sandbox.port) > 0, "no pooled connection to the sandbox"
+    stack.sandbox.kill(signal.SIGKILL)
+    stack.sandbox.start(keep_alive=True)
+    page = customer.tariff("Northwind Fixed 12M")
+    assert page.status == 200 and page.route == "contract_term_capture", page.text()[:300]
+    term_form = page.form_with(names=("term",))
+    term = {**dict(term_form.fields), "term": "none"}
+    htmx = hx_headers(page)
 
     # Down for a while: each kind of request says the tariff service is not answering.
     stack.sandbox.kill(signal.SIGKILL)
@@ -264,19 +309,25 @@ def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> 
     assert page.status == 503 and UPSTREAM_DOWN in unescape(page.html), page.text()[:300]
     retry = re.search(r'<a class="button button--primary" href="([^"]+)"', page.html)
     assert retry, "no retry link on the unavailable page"
-    post = send(customer, "POST", "/connect/flow", data=tariff_choice)
+    post = send(customer, "POST", "/connect/flow", data=term)
     assert post.status_code == 503 and UPSTREAM_DOWN_IN_FORM in unescape(post.text)
-    post = send(customer, "POST", "/connect/flow", data=tariff_choice, headers=htmx)
+    post = send(customer, "POST", "/connect/flow", data=term, headers=htmx)
     assert post.status_code == 503 and UPSTREAM_DOWN_IN_FORM in unescape(post.text)
     # htmx leaves that 503 unswapped; app.js then shows its own copy of the message in the form.
-    assert "data-msg-offline" in tariffs.html
+    assert "data-msg-offline" in page.html
     hx_get = send(customer, "GET", "/connect/flow", headers=htmx)
     assert hx_get.headers.get("HX-Redirect", "").startswith("/connect/flow")
 
     stack.sandbox.start()  # same port, same Redis db: Connect's session is still there
-    page = customer.get(retry.group(1).replace("&amp;", "&"))
-    assert page.status == 200 and page.route == "tariff_select", page.text()[:300]
-    finish_from_tariffs(stack, customer)
+    page = customer.get(unescape(retry.group(1)))
+    assert page.status == 200 and page.route == "contract_term_capture", page.text()[:300]
+    page = customer.submit({"term": "none"})
+    assert page.route == "summary_fixed_confirm", page.text()[:300]
+    page = customer.action("SAVE")
+    assert page.url.startswith("/?connect=connected"), page.url
+    stored = results.get(stack.redis.client(), DEMO_REF)
+    assert stored is not None and stored.customer_id and stored.location_id
+    assert stored.customer_id in page.html and stored.location_id in page.html
 
 
 def test_the_stack_is_the_production_one(stack: LiveStack) -> None:
