@@ -219,6 +219,9 @@ def test_an_htmx_step_gets_429_and_the_notice_lands_above_the_form(make_app: App
     html = notice.get_data(as_text=True)
     assert "<html" not in html and "<h1" not in html  # a fragment for the top of the page
     assert 'class="error-summary"' in html  # app.js focuses the page's error summary
+    # A later notice empties earlier ones rather than stacking (checked in Chromium: one
+    # notice, focused, typed values kept, no history entry, no console error).
+    assert 'hx-swap-oob="innerHTML:[data-rate-limited],#live"' in html
     assert_notice(html, seconds)
 
 
