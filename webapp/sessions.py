@@ -49,6 +49,12 @@ FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin", "fra
 SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz"})
 
 
+def _sessionless(app: Flask, request: Request) -> bool:
+    """The paths of SESSIONLESS_ENDPOINTS, known before routing (when the session is opened)."""
+    static = app.static_url_path
+    return request.path == "/healthz" or bool(static and request.path.startswith(static + "/"))
+
+
 def note_store_down(error: redis.RedisError) -> None:
     """Redis failed during this request: nothing more is read from or written to it."""
     g.connect_store_error = error
@@ -89,6 +95,9 @@ class FlowSessionInterface(RedisSessionInterface):
         return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        if _sessionless(app, request):
+            # Not even a read: a stalled Redis must not hold up a stylesheet or the health check.
+            return self.session_class(sid=self._generate_sid(self.sid_length))
         try:
             return self._open_from_store(app, request)
         except redis.RedisError as error:
