@@ -166,6 +166,7 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     assert send(customer, "GET", "/static/css/app.css").status_code == 200
     health = send(customer, "GET", "/healthz")
     assert health.status_code == 503 and health.json()["redis"] == "down"
+    assert health.headers["Cache-Control"] == "no-store"
     assert not (stack.redis.workdir / "dump.rdb").exists()
 
     stack.redis.start()  # same port, same directory: the append-only file is replayed
