@@ -9,11 +9,16 @@ would hide growth (the benchmark turns ``max_requests`` recycling off for that r
 
 from __future__ import annotations
 
+import os
+import resource
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.stack import child_pids, rss_kb
+
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 WINDOW = 20.0
 
@@ -83,3 +88,55 @@ class Sampler:
         self._stop.set()
         self._thread.join(timeout=5)
         self.trace.samples.append(self.sample())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """A gunicorn master, its current workers, and the workers it has already reaped (their
+    CPU is in the master's cutime and cstime), so a replaced worker does not vanish from the
+    sum."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        reaped = (int(fields[13]) + int(fields[14])) / _TICKS  # cutime, cstime
+    except OSError:
+        reaped = 0.0
+    return cpu_seconds(pid) + reaped + sum(cpu_seconds(child) for child in child_pids(pid))
+
+
+def children_cpu_seconds() -> float:
+    """CPU of the child processes this one has waited for (the driver)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds each part of the stack spent during a phase: where a flow's cost goes."""
+
+    def __init__(self, pids: dict[str, tuple[int, bool]]) -> None:
+        self.pids = pids  # label -> (pid, is a gunicorn master)
+        self.spent: dict[str, float] = {}
+        self._start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        now = {
+            label: tree_cpu_seconds(pid) if tree else cpu_seconds(pid)
+            for label, (pid, tree) in self.pids.items()
+        }
+        now["driver"] = children_cpu_seconds()
+        return now
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        end = self._read()
+        self.spent = {label: end[label] - self._start[label] for label in end}

@@ -24,7 +24,7 @@ import requests
 
 from bench import weight
 from bench.load import APP_KINDS, DIRECT_KINDS, PUBLIC_URL
-from bench.procs import MemoryTrace, Sampler
+from bench.procs import CpuMeter, MemoryTrace, Sampler
 from bench.stack import (
     ACCOUNT_ID,
     API_KEY,
@@ -81,6 +81,7 @@ class Phase:
     target: str
     raw: dict[str, Any]
     memory: MemoryTrace | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group
 
     @property
     def duration(self) -> float:
@@ -141,11 +142,18 @@ def drive(stack: Stack, target: str, options: Options) -> Phase:
         "--ramp", str(options.ramp),
     ]  # fmt: skip
     master = stack.procs["app" if target == "app" else "sandbox"].pid
-    with Sampler(master) as sampler:
+    meter = CpuMeter(
+        {
+            "app": (stack.procs["app"].pid, True),
+            "sandbox": (stack.procs["sandbox"].pid, True),
+            "redis": (stack.procs["redis"].pid, False),
+        }
+    )
+    with Sampler(master) as sampler, meter:
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"the {target} driver failed:\n{done.stderr[-3000:]}")
-    return Phase(target, json.loads(done.stdout), sampler.trace)
+    return Phase(target, json.loads(done.stdout), sampler.trace, meter.spent)
 
 
 def make_token_factory(stack: Stack) -> Any:
@@ -182,7 +190,7 @@ class Report:
     fragments: list[weight.Item] = field(default_factory=list)
     app_rss_start: dict[str, int | None] = field(default_factory=dict)
     app_rss_end: dict[str, int | None] = field(default_factory=dict)
-    app_log_problems: Counter[str] = field(default_factory=Counter)
+    log_problems: Counter[str] = field(default_factory=Counter)
     targets: list[tuple[bool, str]] = field(default_factory=list)
 
     @property
@@ -221,10 +229,12 @@ def run_benchmark(options: Options, out: Any = None) -> Report:
             say(f"{target}: {options.customers} customers for {options.duration:.0f} s…")
             report.phases[target] = drive(stack, target, options)
         report.app_rss_end = gunicorn_rss(stack, "app")
-        for needle in ("Traceback", "WORKER TIMEOUT", "Booting worker"):
-            report.app_log_problems[needle] = stack.count_in_log("app", needle)
-        # The first boot logs one "Booting worker" per worker; more means a restart.
-        report.app_log_problems["Booting worker"] -= options.stack.workers
+        for name in ("app", "sandbox"):
+            for needle in ("Traceback", "WORKER TIMEOUT", "Booting worker"):
+                count = stack.count_in_log(name, needle)
+                if needle == "Booting worker":  # the first boot logs one per worker
+                    count -= options.stack.workers
+                report.log_problems[f"{name}: {needle}"] = count
     evaluate(report)
     return report
 
@@ -335,6 +345,14 @@ def print_phase(phase: Phase, kinds: tuple[str, ...]) -> None:
             f"{'whole flow':<16}{len(flows):>7}{ms(percentile(flows, 0.5)):>9}"
             f"{ms(percentile(flows, 0.95)):>9}{ms(percentile(flows, 0.99)):>9}{ms(max(flows)):>9}"
         )
+    if phase.cpu and phase.completed:
+        parts = ", ".join(
+            f"{label} {seconds / phase.completed * 1000:.1f}"
+            for label, seconds in phase.cpu.items()
+        )
+        total = sum(phase.cpu.values())
+        print(f"CPU ms per completed flow: {parts}; total {total / phase.completed * 1000:.1f} "
+              f"({total / phase.raw['wall']:.2f} cores busy of {os.cpu_count()})")  # fmt: skip
     tokens = phase.raw["token_seconds"]
     if tokens:
         print(f"(partner token create, not counted: p50 {ms(percentile(tokens, 0.5)).strip()} ms)")
@@ -369,8 +387,8 @@ def print_memory(report: Report) -> None:
                   f"last {width:.0f} s {after / 1024:.1f} MB: {share:+.1%} "
                   f"({len(app.memory.samples)} samples, 1/s)")  # fmt: skip
         print(f"workers replaced during the load: {app.memory.replaced_workers()}")
-    problems = {k: v for k, v in report.app_log_problems.items() if v}
-    print(f"app log: {problems or 'no tracebacks, no worker timeouts, no restarts'}")
+    problems = {k: v for k, v in report.log_problems.items() if v}
+    print(f"logs: {problems or 'no tracebacks, no worker timeouts, no restarts (app, sandbox)'}")
 
 
 def print_comparison(report: Report) -> None:

@@ -66,6 +66,12 @@ def fetch(
         timeout=30,
         **kwargs,  # type: ignore[arg-type]
     )
+    if response._content_consumed:  # type: ignore[attr-defined]
+        # requests reads a redirect's body itself (to free the connection), decoded: only an
+        # identity body can be taken back as it was sent.
+        if response.headers.get("Content-Encoding", "identity") != "identity":
+            raise FlowFailed(f"{url}: a compressed redirect body cannot be weighed")
+        return response, response.content
     wire = response.raw.read(decode_content=False)
     response._content = decode(wire, response.headers.get("Content-Encoding", ""))
     return response, wire

@@ -47,7 +47,7 @@ def test_load_driver_smoke() -> None:
     # The app's requests are the kinds a browser with htmx sends, each seen in every flow.
     kinds = {kind for kind, _status, _s in report.phases["app"].raw["requests"]}
     assert kinds == {"entry", "show", "address", "provider", "tariff", "contract", "save", "done"}
-    assert report.app_log_problems["Traceback"] == 0
+    assert report.log_problems["app: Traceback"] == 0
     # Page weight came from real responses, each with a Content-Length matching its body.
     assert report.first_visit and report.fragments
     assert all(item.length_ok for item in report.first_visit if item.wire)
