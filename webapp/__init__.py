@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, Response, make_response, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -143,7 +152,9 @@ def _store_down_page() -> Response:
     lives in the session, in Redis. htmx does not swap a 503, which would leave a frozen form;
     it follows ``HX-Redirect`` whatever the status, so the whole page goes to the flow, which
     shows this same message in full while Redis is down and the current step once it is back.
-    The flow URL carries no launch code: minting one needs Redis."""
+    The flow URL carries no launch code (minting one needs Redis), so a frame that gets no
+    cookie would arrive without its flow: there the 503 stays unswapped, app.js puts its
+    "couldn't reach" alert in the form, and the next press (with the flow header) carries on."""
     if request.method in ("GET", "HEAD"):
         retry_url = request.path
     elif request.blueprint == "flow":
@@ -155,6 +166,9 @@ def _store_down_page() -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
-    if request.headers.get("HX-Request") == "true":
+    cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+    if request.headers.get("HX-Request") == "true" and (
+        cookie or not request.headers.get(sessions.FLOW_HEADER)
+    ):
         response.headers["HX-Redirect"] = url_for("flow.show")
     return response

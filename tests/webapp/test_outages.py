@@ -180,6 +180,29 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     finish_from_tariffs(stack, customer)
 
 
+def test_redis_down_in_a_frame_without_cookies(stack: LiveStack, customer: HttpBrowser) -> None:
+    """Safari in a partner iframe sends no cookie: the flow rides on the X-Connect-Flow header.
+    A whole-page load cannot carry that header, so htmx gets no HX-Redirect here (it would land
+    on a page without the flow); the 503 stays unswapped, app.js says so in the form, and the
+    next press after the outage carries on."""
+    assert customer.page is not None
+    htmx = hx_headers(customer.page)
+    assert htmx.get("X-Connect-Flow")
+    choice = provider_choice(customer)
+    customer.http.http.cookies.clear()
+    stack.redis.kill(signal.SIGKILL)
+    try:
+        answer = send(customer, "POST", "/connect/flow", data=choice, headers=htmx)
+        assert_store_down(answer)
+        assert "HX-Redirect" not in answer.headers
+        assert "data-msg-offline" in customer.page.html  # the alert app.js shows instead
+    finally:
+        stack.redis.start()
+    answer = send(customer, "POST", "/connect/flow", data=choice, headers=htmx)
+    assert answer.status_code == 200, answer.text[:300]
+    assert 'data-route="tariff_select"' in answer.text
+
+
 def test_redis_hanging_answers_within_its_timeout(stack: LiveStack, customer: HttpBrowser) -> None:
     """SIGSTOP: connections are accepted and nothing answers. The client's 2 s socket timeout
     turns that into the same 503 (the requests' own 20 s timeout would fail the test first)."""
