@@ -9,7 +9,7 @@ What is limited, and why these defaults (each is a ``RATELIMIT_*`` setting, see 
   that stops a script replaying a start link. A real customer starts once or twice; 60 a minute
   still lets a busy office or a mobile carrier's shared address (carrier-grade NAT) start one
   flow a second, and the browser test suite, which drives all its customers from 127.0.0.1,
-  starts about 32 a minute.
+  starts 20 to 35 a minute (measured from its access logs).
 * **Steps** (``RATELIMIT_STEPS_PER_IP`` 300/minute, ``RATELIMIT_STEPS_PER_FLOW`` 30/minute):
   every step post costs a Connect call. One customer answers a page every few seconds, and even
   fixing typos one at a time rarely posts more than once in two seconds, so 30 a minute on one
