@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -62,6 +63,7 @@ class Options:
     phases: tuple[str, ...] = ("app", "direct")
     weigh: bool = True
     stack: StackOptions = field(default_factory=StackOptions)
+    keep_logs: Path | None = None
 
 
 # -- statistics ------------------------------------------------------------------------------
@@ -216,7 +218,7 @@ def run_benchmark(options: Options, out: Any = None) -> Report:
         if out is not None:
             print(text, file=out, flush=True)
 
-    with running_stack(options.stack) as stack:
+    with running_stack(options.stack, options.keep_logs) as stack:
         say(f"stack up: app {stack.app_url}, sandbox {stack.sandbox_url}")
         make_token = make_token_factory(stack)
         if options.weigh:
@@ -410,6 +412,19 @@ def print_comparison(report: Report) -> None:
     if diffs:
         print(f"mean difference per step: {sum(diffs) / len(diffs) * 1000:.1f} ms (at saturation "
               "both sides queue, so this is mostly queueing, not work)")  # fmt: skip
+    if app.cpu and direct.cpu and app.completed and direct.completed:
+        # Work rather than waiting: CPU per customer request, whoever spent it.
+        app_requests = len(app.raw["requests"]) / app.completed
+        direct_requests = len(direct.raw["requests"]) / direct.completed
+        ours = app.cpu.get("app", 0) / app.completed / app_requests * 1000
+        total_app = sum(app.cpu.values()) / app.completed * 1000
+        total_direct = sum(direct.cpu.values()) / direct.completed * 1000
+        print(
+            f"CPU per flow, all processes: app run {total_app:.1f} ms, direct run "
+            f"{total_direct:.1f} ms (ratio {total_direct / total_app:.2f}); the app's own "
+            f"{ours:.1f} ms per request over {app_requests:.0f} requests a flow, against "
+            f"{direct_requests:.0f} sandbox calls a flow direct"
+        )
 
 
 def print_report(report: Report) -> None:
@@ -444,6 +459,7 @@ def parse_args(argv: list[str] | None) -> Options:
         "--phases", default="app,direct", help="app, direct or both (default app,direct)"
     )
     parser.add_argument("--no-weight", action="store_true", help="skip the page weight")
+    parser.add_argument("--logs", type=Path, help="copy the redis, sandbox and app logs here")
     parser.add_argument("--workers", type=int, default=StackOptions.workers)
     parser.add_argument("--threads", type=int, default=StackOptions.threads)
     args = parser.parse_args(argv)
@@ -458,6 +474,7 @@ def parse_args(argv: list[str] | None) -> Options:
         ramp=args.ramp,
         phases=phases,
         weigh=not args.no_weight,
+        keep_logs=args.logs,
         stack=StackOptions(workers=args.workers, threads=args.threads),
     )
 

@@ -8,8 +8,9 @@ the driver sends what a TLS-terminating balancer adds (``X-Forwarded-Proto: http
 cookie (``__Host-``, ``Secure; SameSite=None; Partitioned``), which the driver keeps and sends
 back itself, as a browser does over https.
 
-The sandbox runs under gunicorn too, with the app's worker class, worker count and threads, so
-the sandbox-direct phase meets the same server the app meets.
+The sandbox runs under gunicorn too, with the app's ``gunicorn.conf.py`` (worker class, worker
+count, threads, keep-alive, no recycling during the run), so the sandbox-direct phase meets the
+same server the app meets.
 """
 
 from __future__ import annotations
@@ -141,11 +142,13 @@ class Stack:
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         self._spawn(
             "sandbox",
-            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
-             "--workers", str(self.options.workers), "--threads", str(self.options.threads),
+            # The app's gunicorn.conf.py (gunicorn would read it from the working directory
+            # anyway): the same worker class, workers, threads, keep-alive and recycling.
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{sandbox_port}", "--no-control-socket",
              "sandbox.app:create_app()"],
             {
+                **self._gunicorn_env(),
                 "SANDBOX_REDIS_URL": self.redis_url(SANDBOX_DB),
                 "SANDBOX_ACCOUNT_ID": ACCOUNT_ID,
                 "SANDBOX_API_KEY": API_KEY,
@@ -214,7 +217,11 @@ class Stack:
 
 
 @contextmanager
-def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
+def running_stack(
+    options: StackOptions | None = None, keep_logs: Path | None = None
+) -> Iterator[Stack]:
+    """The stack for the duration of a ``with``; ``keep_logs`` gets a copy of each process's
+    log once everything has stopped."""
     with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
         stack = Stack(Path(tmp), options or StackOptions())
         try:
@@ -228,3 +235,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             raise
         finally:
             stack.stop()
+            if keep_logs is not None:
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(tmp).glob("*.log"):
+                    shutil.copy(log, keep_logs / log.name)
