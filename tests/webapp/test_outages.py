@@ -127,6 +127,27 @@ def finish_from_tariffs(stack: LiveStack, browser: HttpBrowser) -> results.Resul
     return stored
 
 
+def post_while_redis_stops(
+    stack: LiveStack, browser: HttpBrowser, form: dict[str, str]
+) -> list[requests.Response]:
+    """Post a step that the sandbox holds for 2.5 s, and stop Redis (SIGTERM) meanwhile."""
+    faults = f"{stack.sandbox.url}/_sandbox/faults"
+    requests.put(faults, json={"latency_ms": 2500}, timeout=5).raise_for_status()
+    answers: list[requests.Response] = []
+    try:
+        posting = threading.Thread(
+            target=lambda: answers.append(send(browser, "POST", "/connect/flow", data=form))
+        )
+        posting.start()
+        time.sleep(1.0)  # the step is waiting on the sandbox's added latency
+        stack.redis.kill(signal.SIGTERM)
+        posting.join(timeout=20)
+    finally:
+        requests.delete(faults, timeout=5).raise_for_status()
+    assert answers, "the step never answered"
+    return answers
+
+
 def wait_until_in_aof(stack: LiveStack, needle: bytes) -> None:
     """Until Redis has written ``needle`` to its append-only file (everysec: within ~1 s)."""
     deadline = time.monotonic() + 10
@@ -232,19 +253,7 @@ def test_redis_dies_while_a_step_is_with_flatpeak(stack: LiveStack, customer: Ht
     resumes on the page Connect moved to, and the customer finishes from there.
     """
     choice = provider_choice(customer)
-    faults = f"{stack.sandbox.url}/_sandbox/faults"
-    requests.put(faults, json={"latency_ms": 2500}, timeout=5).raise_for_status()
-    answers: list[requests.Response] = []
-    try:
-        posting = threading.Thread(
-            target=lambda: answers.append(send(customer, "POST", "/connect/flow", data=choice))
-        )
-        posting.start()
-        time.sleep(1.0)  # the step is waiting on the sandbox's added latency
-        stack.redis.kill(signal.SIGTERM)
-        posting.join(timeout=20)
-    finally:
-        requests.delete(faults, timeout=5).raise_for_status()
+    answers = post_while_redis_stops(stack, customer, choice)
     assert_store_down(answers[0])
 
     stack.redis.start()
@@ -263,6 +272,33 @@ def test_redis_dies_while_a_step_is_with_flatpeak(stack: LiveStack, customer: Ht
     assert page.url.startswith("/?connect=connected"), page.url
     stored = results.get(stack.redis.client(), DEMO_REF)
     assert stored is not None and stored.location_id in page.html
+
+
+def test_redis_dies_while_the_final_save_is_with_flatpeak(
+    stack: LiveStack, customer: HttpBrowser
+) -> None:
+    """The last step (SAVE) completes the Connect session, and Redis goes away before the app
+    can exchange the token and store the ids. After the restart the same customer must end on
+    the stored result, not on "this link has expired": the exchange still has the ids."""
+    customer.provider("Northwind Energy")
+    customer.tariff("Northwind Fixed 12M")
+    summary = customer.submit({"term": "none"})
+    assert summary.route == "summary_fixed_confirm", summary.text()[:300]
+    save = {**dict(summary.form_with(button=("action", "SAVE")).fields), "action": "SAVE"}
+    stack.redis.client().delete(f"connect:result:{DEMO_REF}")  # left by the other tests
+    answers = post_while_redis_stops(stack, customer, save)
+    assert_store_down(answers[0])
+
+    stack.redis.start()
+    page = customer.get("/connect/flow")
+    if page.state == "expired":
+        # webapp/flow.py answers Connect's "session_completed" to session_restore with the
+        # expired page; the completion is never exchanged and the ids are never stored.
+        assert results.get(stack.redis.client(), DEMO_REF) is None
+        pytest.xfail("a completion whose answer was lost with Redis is shown as expired")
+    assert page.status == 200 and page.url.startswith("/?connect=connected"), page.url
+    stored = results.get(stack.redis.client(), DEMO_REF)
+    assert stored is not None and stored.location_id and stored.location_id in page.html
 
 
 def test_redis_gone_when_the_session_is_saved(
