@@ -97,6 +97,9 @@ class FlowSessionInterface(RedisSessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         if _sessionless(app, request):
             # Not even a read: a stalled Redis must not hold up a stylesheet or the health check.
+            # Nor a write: a 404 page for a missing file must not swap the customer's cookie
+            # for a new, empty session.
+            g.connect_sessionless = True
             return self.session_class(sid=self._generate_sid(self.sid_length))
         try:
             return self._open_from_store(app, request)
@@ -131,7 +134,7 @@ class FlowSessionInterface(RedisSessionInterface):
         return opened
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
-        if store_down() is not None:
+        if store_down() is not None or g.get("connect_sessionless"):
             return  # no Set-Cookie either: the browser keeps the session it had
         try:
             super().save_session(app, session, response)

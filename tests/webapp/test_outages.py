@@ -238,6 +238,8 @@ def test_redis_hanging_answers_within_its_timeout(stack: LiveStack, customer: Ht
         assert send(customer, "GET", "/healthz").status_code == 503
         # Static files never open the session, so they do not wait for the hung Redis.
         assert send(customer, "GET", "/static/css/app.css").status_code == 200
+        missing = send(customer, "GET", "/static/no-such-file.css")
+        assert missing.status_code == 404 and "Set-Cookie" not in missing.headers
     finally:
         stack.redis.resume()
     page = customer.open("/connect/flow", "POST", data=choice)
