@@ -483,18 +483,22 @@ def step() -> Response:
     if not token or not page:
         return navigate(show_url())
     flow_ledger = ledger(token)
-    lock = flow_ledger.lock()
+    seen = flow_ledger.state()
+    locked_version = seen.version if seen else 0
+    lock = flow_ledger.lock(locked_version)
     if not lock.acquire():
         return still_sending(page)
     try:
-        return take_step(token, page, flow_ledger)
+        return take_step(token, page, flow_ledger, locked_version)
     finally:
         flow_ledger.release(lock)
 
 
-def take_step(token: str, cached: PageObject, flow_ledger: steps.Ledger) -> Response:
-    """Under the flow's lock: check the form is for the current page, resolve an earlier
-    ambiguous send, then send this one."""
+def take_step(
+    token: str, cached: PageObject, flow_ledger: steps.Ledger, locked_version: int
+) -> Response:
+    """Under the lock for page ``locked_version``: check the form is for the current page,
+    resolve an earlier ambiguous send, then send this one."""
     posted_route = request.form.get("route", "")
     posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
     state = flow_ledger.state()
@@ -518,6 +522,9 @@ def take_step(token: str, cached: PageObject, flow_ledger: steps.Ledger) -> Resp
             page, restored = answer, answer
             state = flow_ledger.state()
             assert state is not None
+        elif state.version != locked_version:
+            # The flow moved on while this request waited for the lock.
+            return show_current(restore())
         else:
             if posted_version is not None:
                 current = posted_version == state.version and posted_route == state.route
@@ -538,12 +545,13 @@ def take_step(token: str, cached: PageObject, flow_ledger: steps.Ledger) -> Resp
                     return show_current(answer)
                 page, restored = answer, answer
 
-        if state.pending is not None:
-            # The last send from this page may have landed: Connect decides, nothing is resent.
+        if state.pending is not None and state.pending.fp in (state.fp, ""):
+            # The last send from this page may have landed: Connect decides, nothing is resent
+            # (an unreadable note counts as one from this page).
             answer = restored if restored is not None else restore()
             if isinstance(answer, ConnectError):
                 return connect_refused(answer)
-            if steps.fingerprint(answer) != state.pending.fp:
+            if steps.fingerprint(answer) != state.fp:
                 log.info("step %s had landed before the retry; not resending", posted_route)
                 version = flow_ledger.observe(answer, stepped=True)
                 return respond(answer, after_post=True, version=version)

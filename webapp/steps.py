@@ -12,10 +12,11 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   seen (``fp``, a fingerprint of route, data and actions) and after every accepted step, even one
   that answers an identical page. A POST whose version is not the current one is never sent: the
   flow resumes with ``session_restore`` and shows the true current page with a notice.
-* A short per-flow lock (``SET NX PX`` through redis-py's :class:`~redis.lock.Lock`, released
-  only by its owner with a compare-and-delete script) is held from the version check to the
-  recorded answer, so of N identical posts racing each other exactly one is sent; the others wait
-  (bounded by the read timeout plus a second), find the version moved on, and resolve as above.
+* A short lock per flow and page version (``SET NX PX`` through redis-py's
+  :class:`~redis.lock.Lock`, released only by its owner with a compare-and-delete script) is held
+  from the version check to the recorded answer, so of N posts racing each other from one page
+  exactly one is sent; the others wait (bounded by the read timeout plus a second), find the
+  version moved on, and resolve as above.
 * ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint, the
   route and when) and cleared once Connect's answer is known. It is left in place when the answer
   is ambiguous: a read timeout, a connection dropped after the request went out, a 5xx, a body
@@ -23,14 +24,18 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   first asks Connect where the flow is: if Connect has moved on from the pending page, the choice
   landed and the customer is shown where it is now, nothing is resent; if it is still on the
   identical page, the choice did not land and it is sent, once. A failure before anything was
-  sent (connection refused, connect timeout) is not ambiguous and clears the note.
+  sent (connection refused, connect timeout) is not ambiguous and clears the note. A note for a
+  page the ledger has since moved on from is void: that choice is known to have landed.
 
 When Redis itself fails, the ledger fails closed: every operation here lets
 :class:`redis.RedisError` propagate, the app answers its "temporarily unavailable" page (503),
 and no step is sent without the lock and the version check. If Redis fails after a step was
 sent, the ``pending`` note (or, with Redis restarted empty, the missing record) makes the next
-POST resolve with ``session_restore`` first, so a choice is still never sent twice. A lock lost
-with Redis simply expires (its TTL covers the longest upstream exchange).
+POST resolve with ``session_restore`` first, so a choice is still never sent twice. A lock whose
+owner died with Redis (it persists in the append-only file) no longer matters once any request
+sees the flow on a later page (the next ``GET`` does, if the step landed); otherwise posts from
+that page get "still being sent" until its TTL, which covers the longest upstream exchange
+(three times connect plus read timeout, plus 5 s), runs out.
 
 One limit is inherent: a request that our client gave up on may still be applied upstream
 *after* the retry's ``session_restore`` looked. Connect's own route check (``route_invalid``)
@@ -60,12 +65,15 @@ LOCK_PREFIX = "connect:steplock:"
 # As long as a connect token usually lives (a day); every write renews it.
 LEDGER_TTL = 86400
 
-# Move the version on when the page differs (or always, after an accepted step), remember the
-# page, and clear a pending note: one atomic step, so two observers cannot both move it.
+# Move the version on when the page differs, or after an accepted step whose note is still
+# pending (an identical page answered; a reader who saw the new page first has already moved it
+# and cleared the note), remember the page, and clear the note: one atomic step, so two
+# observers of one change cannot both move it.
 _OBSERVE = """
 local fp = redis.call('HGET', KEYS[1], 'fp')
+local stepped = ARGV[3] == '1' and redis.call('HEXISTS', KEYS[1], 'pending') == 1
 local version
-if fp ~= ARGV[1] or ARGV[3] == '1' then
+if fp ~= ARGV[1] or stepped then
   version = redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'route', ARGV[2])
   redis.call('HDEL', KEYS[1], 'pending')
@@ -242,9 +250,16 @@ class Ledger:
 
     # -- the lock ----------------------------------------------------------------------------
 
-    def lock(self) -> Lock:
+    def lock(self, version: int) -> Lock:
+        """The lock for sending from page ``version`` of this flow.
+
+        One lock per page rather than per flow: every request that could conflict (the same
+        page posted twice, two tabs on one page) waits for the same one, while a lock orphaned
+        by a request that died with Redis (the lock persisted, its owner never released it)
+        stops blocking as soon as the flow is seen on a later page.
+        """
         return self.client.lock(
-            self.lock_key,
+            f"{self.lock_key}:{version}",
             timeout=self.lock_ttl,
             sleep=0.02,
             blocking=True,

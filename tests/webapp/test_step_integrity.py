@@ -202,6 +202,30 @@ def socket_nobody_listens_on() -> Iterator[str]:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+def test_a_step_still_being_sent_elsewhere_is_not_sent_again(
+    quick_app: Flask, sandbox: SandboxServer
+) -> None:
+    """Another request holds the flow's lock past our bounded wait (a slow upstream answer):
+    this one sends nothing and keeps what was typed."""
+    client = quick_app.test_client()
+    browser = started(client)
+    token = token_of(client)
+    ledger = steps.Ledger.for_flow(quick_app.extensions["connect_redis"], token, quick_app.config)
+    state = ledger.state()
+    assert state is not None
+    elsewhere = ledger.lock(state.version)
+    assert elsewhere.acquire(blocking=False)
+    try:
+        page = browser.submit(TYPED)
+    finally:
+        ledger.release(elsewhere)
+    assert page.status == 200 and page.route == "postal_address_capture"
+    assert "still being sent" in page.html
+    assert page.form_with(names=("address_line1",)).value("address_line1") == TYPED["address_line1"]
+    assert sent(sandbox, token, "postal_address_capture") == []
+    assert browser.submit(TYPED).route == "provider_select"
+
+
 # -- stale forms -----------------------------------------------------------------------------
 
 
