@@ -16,6 +16,7 @@ not share our Redis, so stopping the app's Redis must leave the upstream answeri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -208,7 +209,12 @@ class LiveApp:
         ]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # close() can reach a worker the master left behind
             )
         wait_for_http(f"{self.url}/healthz", self.proc, timeout=30)
         deadline = time.monotonic() + 20
@@ -227,11 +233,17 @@ class LiveApp:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def close(self) -> None:
-        if self.proc is not None:
-            # SIGQUIT: gunicorn's quick shutdown (SIGTERM waits out idle keep-alive connections).
-            self.proc.send_signal(signal.SIGQUIT)
-            stop(self.proc)
-            self.proc = None
+        if self.proc is None:
+            return
+        # SIGQUIT: gunicorn's quick shutdown (SIGTERM waits out idle keep-alive connections).
+        self.proc.send_signal(signal.SIGQUIT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        # Whatever is left of the group (a worker outliving its master) goes too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
 
 
 @dataclass
