@@ -328,9 +328,14 @@ def is_our_callback(url: str) -> bool:
     )
 
 
-def finish(token: str) -> Response:
+def finish(token: str, *, completed_upstream: bool = False) -> Response:
     """Exchange the token, store the ids against the partner's customer reference, end the
-    flow, and send the customer on."""
+    flow, and send the customer on.
+
+    ``completed_upstream``: Connect refused ``session_restore`` as ``session_completed``, so
+    the step that completed it landed but its answer never reached us (a timeout, Redis gone
+    mid-request). The exchange still has the ids; only if it has none is the flow over.
+    """
     redis_client = store()
     context = tokens.recall(redis_client, token) or {}
     flow_entry = entry() or dict(context.get("entry") or {})
@@ -338,8 +343,10 @@ def finish(token: str) -> Response:
     try:
         exchanged = client().exchange(token)
     except ExchangeNotReady:
-        # Connect has not completed this session after all: show where it really is.
         session.pop("completing", None)
+        if completed_upstream:
+            return expired()
+        # Connect has not completed this session after all: show where it really is.
         return navigate(show_url())
     except TokenNotFound:
         session.pop("completing", None)
@@ -383,11 +390,20 @@ def restore_or_fail(token: str) -> PageObject | Response:
     except FlatPeakError as exc:
         return upstream_failed(exc)
     if isinstance(answer, ConnectError):
-        if answer.token_expired or answer.token_unknown:
-            return expired()
-        log.warning("connect refused session_restore: %s", answer.code)
-        return render_view("flow/error.html", 502, message="")
+        return connect_refused(answer)
     return answer
+
+
+def connect_refused(answer: ConnectError) -> Response:
+    """``session_restore`` itself was refused: the session completed without us seeing it, the
+    token has ended, or Connect is confused."""
+    if answer.code == "session_completed" and session.get("token"):
+        log.info("flow %s completed upstream; exchanging", mask(session["token"]))
+        return finish(session["token"], completed_upstream=True)
+    if answer.token_expired or answer.token_unknown:
+        return expired()
+    log.warning("connect refused session_restore: %s", answer.code)
+    return render_view("flow/error.html", 502, message="")
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -455,14 +471,6 @@ def show_current(answer: PageObject | ConnectError, version: int | None = None) 
         return respond(answer, version=version)
     session["page"] = answer
     return render_page(answer, errors={FORM_ERROR: moved_on_notice()}, version=version)
-
-
-def connect_refused(answer: ConnectError) -> Response:
-    """``session_restore`` itself was refused: the token has ended, or Connect is confused."""
-    if answer.token_expired or answer.token_unknown:
-        return expired()
-    log.warning("connect refused session_restore: %s", answer.code)
-    return render_view("flow/error.html", 502, message="")
 
 
 def still_sending(page: PageObject) -> Response:
@@ -586,6 +594,9 @@ def take_step(
         return step_failed(page, exc)
     if isinstance(answer, ConnectError):
         flow_ledger.settle()
+        if answer.code == "session_completed":
+            # Completed by an earlier send whose answer we never saw: finish from the exchange.
+            return finish(token, completed_upstream=True)
         if answer.token_expired or answer.token_unknown:
             return expired() if not is_htmx() else navigate(url_for("flow.show"))
         if answer.route_mismatch:

@@ -30,7 +30,7 @@ from tests.webapp.conftest import (
     Page,
     app_config,
 )
-from webapp import create_app, steps
+from webapp import create_app, results, steps
 
 MOVED_ON = "nothing was sent"
 TYPED = {**GB_ADDRESS, "address_line1": "1 Test Street, Flat 2"}
@@ -135,6 +135,36 @@ def test_slow_past_read_timeout_is_applied_once_and_the_retry_shows_the_next_pag
     assert page.route == "provider_select"
     # session_restore showed the choice had landed: it was not sent again.
     assert len(sent(sandbox, token, "postal_address_capture")) == 1
+
+
+@pytest.mark.parametrize("resume", ["retry", "refresh"])
+def test_a_final_save_whose_answer_was_lost_still_stores_the_ids(
+    quick_app: Flask, sandbox: SandboxServer, faults, resume: str
+) -> None:
+    """SAVE completes the Connect session after our read timeout: Connect then refuses
+    session_restore as ``session_completed``, and the flow finishes from the exchange instead
+    of calling the completed flow expired."""
+    client = quick_app.test_client()
+    browser = started(client)
+    token = token_of(client)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    assert browser.submit({"term": "none"}).route == "summary_fixed_confirm"
+    reference = quick_app.config["DEMO_CUSTOMER_REF"]
+
+    faults(latency_ms=1500)
+    page = browser.action("SAVE")
+    faults()
+    assert page.status == 504 and page.route == "summary_fixed_confirm"
+    wait_until_applied(sandbox, token, "summary_fixed_confirm")
+
+    page = browser.action("SAVE") if resume == "retry" else browser.get("/connect/flow")
+    assert browser.redirects[-1].startswith("/?connect=connected"), browser.redirects[-3:]
+    with quick_app.app_context():
+        stored = results.get(quick_app.extensions["connect_redis"], reference)
+    assert stored is not None and stored.location_id and stored.location_id in page.html
+    assert len(sent(sandbox, token, "summary_fixed_confirm")) == 1
 
 
 @pytest.mark.parametrize(
