@@ -514,7 +514,11 @@ async def drive(
     if target == "app":
         import redis.asyncio
 
-        redis_client = redis.asyncio.Redis.from_url(redis_url, max_connections=64)
+        # Blocking: 200 customers share a few connections and wait their turn for one.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            redis_url, max_connections=16, timeout=REQUEST_TIMEOUT
+        )
+        redis_client = redis.asyncio.Redis(connection_pool=pool)
     counter = iter(range(10**9))
     run_id = f"{int(time.time())}-{id(record) % 10000}"
     async with aiohttp.ClientSession(
@@ -546,6 +550,9 @@ async def drive(
                     reason = f"{type(exc).__name__}: {exc}"[:160]
                     record.transport_errors[reason] += 1
                     record.failures[f"transport: {type(exc).__name__}"] += 1
+                    continue
+                except Exception as exc:  # the driver's own trouble still fails only the flow
+                    record.failures[f"driver: {type(exc).__name__}: {exc}"[:160]] += 1
                     continue
                 record.flow_ends.append(time.perf_counter() - start)
 
