@@ -5,6 +5,11 @@ Connect is the source of truth for where a customer is. A GET always resumes wit
 stale one); the session only caches the last page object, so a failed step can be shown again
 with the customer's typed values without another round trip.
 
+A step is sent to Connect at most once per page (:mod:`webapp.steps`): every step form carries
+the page's version, a per-page lock lets one of racing posts through, and a send whose outcome
+is unknown (timeout, dropped connection, 5xx, garbage) is resolved by ``session_restore`` on the
+retry, never by sending it again.
+
 Plain form posts follow post/redirect/get; htmx posts get the page fragment straight back.
 Leaving the flow (provider login, completion) is always a whole-page navigation: ``HX-Redirect``
 for htmx, ``303`` otherwise.
