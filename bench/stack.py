@@ -80,6 +80,8 @@ class StackOptions:
     # 0: no recycling during the run, so memory growth is measured rather than hidden by
     # gunicorn restarting workers (production keeps its max_requests safety net).
     max_requests: int = 0
+    # What gunicorn serves; another module only to measure a variant of the app (experiments).
+    app_module: str = os.environ.get("BENCH_WSGI_APP", "wsgi:app")
 
 
 @dataclass
@@ -165,7 +167,7 @@ class Stack:
         self._spawn(
             "app",
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{app_port}", "--no-control-socket", "wsgi:app"],
+             "--bind", f"127.0.0.1:{app_port}", "--no-control-socket", self.options.app_module],
             # No control socket: its default path is shared by every gunicorn on the machine.
             {
                 **self._gunicorn_env(),
