@@ -19,6 +19,7 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, Response, request, url_for
+from werkzeug.security import safe_join
 
 ONE_YEAR = 365 * 24 * 3600
 IMMUTABLE = f"public, max-age={ONE_YEAR}, immutable"
@@ -29,7 +30,12 @@ def init_app(app: Flask) -> None:
     hashes: dict[tuple[str, float], str] = {}
 
     def digest_of(filename: str) -> str | None:
-        path = static / filename
+        # Flask asks for the cache lifetime before it checks the path, so check it here: never
+        # read outside the static folder, nor anything but a regular file (/dev/zero).
+        joined = safe_join(str(static), filename)
+        path = Path(joined) if joined else None
+        if path is None or not path.is_file():
+            return None
         try:
             key = (filename, path.stat().st_mtime)
         except OSError:

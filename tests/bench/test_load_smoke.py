@@ -183,6 +183,22 @@ def test_static_files_compressed_once_with_length_etag_and_304(
     plain.close()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../webapp/config.py?v=000000000000",
+        "/static/..%2Fwebapp%2Fconfig.py?v=000000000000",
+        "/static/../../../../dev/zero?v=000000000000",
+        "/static/css?v=000000000000",
+    ],
+)
+def test_the_hash_check_reads_nothing_outside_static_files(client: FlaskClient, path: str) -> None:
+    # Flask asks for the cache lifetime before it checks the path; /dev/zero would never end.
+    response = client.get(path)
+    assert response.status_code == 404
+    response.close()
+
+
 def test_ranges_of_static_files_stay_uncompressed(client: FlaskClient) -> None:
     link = next(link for link in linked_assets(client) if "htmx" in link)
     response = client.get(link, headers={"Accept-Encoding": "br", "Range": "bytes=0-99"})
