@@ -14,11 +14,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", 8))
 # friendly page instead of a killed worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 45))
 graceful_timeout = 30
-# Longer than a customer's pause between steps is not the point (that is seconds to minutes);
-# it spares a new TCP (and, behind TLS, handshake) for the burst of a page and its assets.
+# Enough for a page and its assets (or a load balancer's pooled connection) to share one
+# connection; a customer's pause between steps is longer and may reconnect.
 keepalive = 5
-# A safety net against slow leaks, not a memory policy: the benchmark shows no growth, so recycle
-# rarely (each restart costs a cold worker). 0 switches it off (the benchmark does, to measure).
+# A safety net against slow leaks, not a memory policy: scripts/bench measures worker memory flat
+# after warm-up (about +2 % between its first and last 20 s), so recycle rarely; each restart is a
+# cold worker. 0 switches it off (the benchmark does, to measure growth rather than hide it).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 10000))
 max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
