@@ -460,8 +460,15 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     parser.add_argument("--no-weight", action="store_true", help="skip the page weight")
     parser.add_argument("--logs", type=Path, help="copy the redis, sandbox and app logs here")
-    parser.add_argument("--workers", type=int, default=StackOptions.workers)
-    parser.add_argument("--threads", type=int, default=StackOptions.threads)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=StackOptions.workers,
+        help="gunicorn workers, app and sandbox",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=StackOptions.threads, help="threads per worker, both"
+    )
     args = parser.parse_args(argv)
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
     if not phases or any(p not in ("app", "direct") for p in phases):
