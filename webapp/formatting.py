@@ -7,6 +7,7 @@ in the offset Connect gave it (the location's), not the server's.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -18,12 +19,14 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from webapp.money import RateUnit, rate_unit, to_display
+from webapp.money import RateUnit, finite_decimal, rate_unit, to_display
 
 # Symbols written straight after the number ("24.5p"); longer ones get a space ("24,5 öre").
 _TIGHT_SYMBOLS = {"p", "c", "¢"}
 # Shown for a missing value: an en dash, which screen readers skip rather than read as "minus".
 MISSING = "\u2013"
+# An ISO 4217 code; anything else from upstream is not a currency Babel should be asked about.
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
 def current_locale() -> Locale:
@@ -41,11 +44,12 @@ def html_lang() -> str:
 
 def format_number(value: Decimal | float | int | None, max_places: int = 2) -> str:
     """A locale-formatted number with up to ``max_places`` decimals and no trailing zeros."""
-    if value is None:
+    number = finite_decimal(value)
+    if number is None:
         return MISSING
     pattern = "#,##0." + "#" * max_places if max_places else "#,##0"
     return babel_numbers.format_decimal(
-        Decimal(str(value)), format=pattern, locale=current_locale(), decimal_quantization=True
+        number, format=pattern, locale=current_locale(), decimal_quantization=True
     )
 
 
@@ -67,20 +71,21 @@ def format_rate(major: Any, currency: str | None = None, with_unit: bool = True)
 
 
 def format_money(amount: Any, currency: str | None = None) -> str:
-    if amount is None:
+    number = finite_decimal(amount)
+    if number is None:
         return MISSING
+    code = str(currency or "").strip().upper()
     return babel_numbers.format_currency(
-        Decimal(str(amount)), (currency or "GBP").upper(), locale=current_locale()
+        number, code if _CURRENCY_RE.match(code) else "GBP", locale=current_locale()
     )
 
 
 def format_percent(value: Any) -> str:
     """18.5 (a percent number, as Connect sends it) -> "18.5%" in the customer's locale."""
-    if value is None:
+    number = finite_decimal(value)
+    if number is None:
         return MISSING
-    return babel_numbers.format_percent(
-        Decimal(str(value)) / 100, format="#,##0.##%", locale=current_locale()
-    )
+    return babel_numbers.format_percent(number / 100, format="#,##0.##%", locale=current_locale())
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -9,7 +9,8 @@ the familiar unit; the page adapters convert at the edge with :func:`to_major` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 # Currencies whose everyday electricity price is quoted in a minor unit, with that unit's short
 # symbol. Anything else is shown in major units with its ISO code, which is always correct.
@@ -31,6 +32,11 @@ _MINOR_UNITS: dict[str, tuple[str, int]] = {
 
 # Rates are stored upstream with up to 5 decimals of the major unit; keep one more for safety.
 _MAJOR_PLACES = Decimal("0.000001")
+# Orders of magnitude a price, charge or percentage can sensibly have (adjusted exponents).
+# Beyond them a value is a typo or hostile ("1e999999999" is eleven characters, and formatting
+# it would write out a billion digits), so it is treated as not a number at all.
+_MAX_EXPONENT = 12
+_MIN_EXPONENT = -12
 
 
 @dataclass(frozen=True)
@@ -56,18 +62,42 @@ def rate_unit(currency_code: str | None) -> RateUnit:
     return RateUnit(currency=code, symbol=symbol, factor=factor)
 
 
+def finite_decimal(value: Any) -> Decimal | None:
+    """``value`` (a number or numeric text) as a Decimal of sensible size, else ``None``.
+
+    Upstream JSON and form fields can hold anything: NaN, infinities, booleans, text, or
+    exponents that would overflow the decimal context or take forever to format.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int | float | str):
+        text = str(value).strip()
+        if not text or len(text) > 64:
+            return None
+        try:
+            number = Decimal(text)
+        except ArithmeticError:  # InvalidOperation, Overflow: every decimal signal
+            return None
+    else:
+        return None
+    if not number.is_finite():
+        return None
+    if number and not _MIN_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        return None
+    return number
+
+
 def parse_decimal(text: str | None) -> Decimal | None:
-    """A typed number, accepting a decimal comma; ``None`` when it is not a finite number."""
+    """A typed number, accepting a decimal comma; ``None`` when it is not a finite number of
+    sensible size."""
     if text is None:
         return None
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    return finite_decimal(cleaned)
 
 
 def to_major(display_value: Decimal, unit: RateUnit) -> float:
@@ -78,10 +108,8 @@ def to_major(display_value: Decimal, unit: RateUnit) -> float:
 
 def to_display(major_value: float | int | str | None, unit: RateUnit) -> Decimal | None:
     """0.245 (GBP) -> 24.5 (p); ``None`` stays ``None`` so templates can show a dash."""
-    if major_value is None:
+    major = finite_decimal(major_value)
+    if major is None:
         return None
-    try:
-        value = Decimal(str(major_value)) * unit.factor
-    except InvalidOperation:
-        return None
+    value = major * unit.factor
     return value.normalize() if value == value.to_integral() else value

@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from flask_babel import gettext as _
 
+from webapp.pages.sanitize import actions_of, clean_page
+
 # A Connect page object: {"connect_token", "route", "direction", "live_mode", "actions", "data"}.
 PageObject = dict[str, Any]
 
@@ -79,14 +81,16 @@ class PageAdapter:
         )
         from webapp.pages.progress import progress_for
 
-        data = page.get("data") if isinstance(page.get("data"), Mapping) else {}
-        route = str(page.get("route") or "")
+        # Upstream JSON of any shape: from here on every field has the type templates expect.
+        page = clean_page(page)
+        data = page["data"]
+        route = page["route"]
         address = address_of(data)
         return {
             "page": page,
             "route": route,
             "data": data,
-            "actions": [a for a in (page.get("actions") or []) if isinstance(a, str)],
+            "actions": page["actions"],
             "values": dict(values) if values else self.initial_values(data),
             "errors": dict(errors or {}),
             "provider": provider_of(data),
@@ -120,8 +124,7 @@ class PageAdapter:
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
         """Turn a posted form into a step. The default handles action-only pages."""
         action = (form.get("action") or "").strip()
-        offered = page.get("actions") or []
-        if action and action in offered:
+        if action and action in actions_of(page):
             return Submit(action=action)
         return Rerender(errors={FORM_ERROR: _("Choose one of the options on this page.")})
 

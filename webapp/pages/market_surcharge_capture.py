@@ -15,6 +15,7 @@ from webapp.money import parse_decimal, to_major
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import message_for, text
 from webapp.pages.rates import display_text, unit_of
+from webapp.pages.sanitize import data_of
 
 
 def regions_of(data: Mapping[str, Any]) -> list[str]:
@@ -56,7 +57,7 @@ class MarketSurchargeCapture(PageAdapter):
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
-        data = page.get("data") or {}
+        data = data_of(page)
         skip = bool(form.get("skip"))
         values = {
             "surcharge_fixed": "" if skip else (form.get("surcharge_fixed") or "").strip()[:20],

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.money import to_major
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.rates import check_rate, display_text, unit_of
+from webapp.pages.sanitize import data_of
 
 
 class RateFixedCapture(PageAdapter):
@@ -38,7 +39,7 @@ class RateFixedCapture(PageAdapter):
         value, problem = check_rate(typed)
         if problem or value is None:
             return Rerender(values={"cost": typed}, errors={"cost": problem or ""})
-        return Submit(data={"cost": to_major(value, unit_of(page.get("data") or {}))})
+        return Submit(data={"cost": to_major(value, unit_of(data_of(page)))})
 
     def field_for_error(self, code: str) -> str:
         if code in {"cost_value_zero", "cost_value_negative"}:

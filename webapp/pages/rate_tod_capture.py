@@ -20,6 +20,7 @@ from webapp.money import to_major
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import message_for
 from webapp.pages.rates import check_rate, display_text, unit_of
+from webapp.pages.sanitize import data_of
 
 DAY = 24 * 60
 MAX_PERIODS = 12
@@ -228,7 +229,7 @@ class RateTodCapture(PageAdapter):
         errors: Errors = {}
         parsed: list[tuple[int, int]] = []
         hours = []
-        unit = unit_of(page.get("data") or {})
+        unit = unit_of(data_of(page))
         for i, period in enumerate(periods):
             start, end = parse_time(period["from"]), parse_time(period["to"])
             if start is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from webapp.pages.base import PageObject
+from webapp.pages.sanitize import data_of
 from webapp.pages.summary import SummaryAdapter, structure_of
 
 
@@ -21,6 +22,6 @@ class TariffSummary(SummaryAdapter):
     template: ClassVar[str] = "pages/summary_tou_confirm.html"
 
     def template_for(self, page: PageObject) -> str:
-        if structure_of(page.get("data") or {}) in {"FIXED", "STATIC"}:
+        if structure_of(data_of(page)) in {"FIXED", "STATIC"}:
             return "pages/summary_fixed_confirm.html"
         return self.template

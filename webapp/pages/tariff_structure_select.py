@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from flask_babel import lazy_gettext as _l
 
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.pages.sanitize import data_of
 
 # The options we have pages for, with what the customer sees. ADVANCED leads to
 # rate_advanced_capture, which is not one of the 14 pages: we do not offer a dead end.
@@ -49,7 +50,7 @@ class TariffStructureSelect(PageAdapter):
 
     @staticmethod
     def _offered(page: PageObject) -> list[str]:
-        options = (page.get("data") or {}).get("options") or []
+        options = data_of(page).get("options") or []
         return [o for o in options if isinstance(o, str) and o in OPTION_LABELS]
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
