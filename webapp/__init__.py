@@ -119,6 +119,15 @@ def _register_errors(app: Flask) -> None:
             response.headers["HX-Redirect"] = show_url()
         return response
 
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> Any:
+        log.warning("request too large on %s", request.path)
+        response = _error_page("errors/413.html", 413)
+        if request.headers.get("HX-Request") == "true":
+            # htmx does not swap a 413 either: send the frame to the current step.
+            response.headers["HX-Redirect"] = "/connect/flow"
+        return response
+
     @app.errorhandler(404)
     def not_found(error: HTTPException) -> Any:
         return _error_page("errors/404.html", 404)

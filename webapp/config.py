@@ -97,6 +97,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BRAND_RADIUS": env.get("BRAND_RADIUS", ""),
         "BRAND_FONT_STACK": env.get("BRAND_FONT_STACK", ""),
         "BRAND_THEME": env.get("BRAND_THEME", "light").lower(),
+        # Request-size limits (413 beyond them). The largest real form, twelve time-of-day
+        # periods, is about 2 kB; these leave room and still stop a flood before it is parsed.
+        # (Werkzeug applies the per-field limit to multipart only; the body limit covers both.)
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
+        "MAX_FORM_MEMORY_SIZE": _int(env, "MAX_FORM_MEMORY_SIZE", 8 * 1024),
+        "MAX_FORM_PARTS": _int(env, "MAX_FORM_PARTS", 100),
     }
 
 
