@@ -52,6 +52,7 @@ from webapp.flatpeak import (
     mask,
 )
 from webapp.pages import FORM_ERROR, Rerender, adapter_for
+from webapp.pages.sanitize import clean_page, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def render_page(
 
 def unknown_route(route: str) -> Response:
     log.warning("connect answered a route we cannot render: %r", route[:80])
-    return render_view("flow/unknown_route.html", 502, route=route[:80])
+    return render_view("flow/unknown_route.html", 502, route=clean_text(route[:80]))
 
 
 def entry() -> dict[str, Any]:
@@ -226,6 +227,9 @@ def with_query(url: str, **params: str) -> str:
 def return_url_allowed(url: str | None) -> bool:
     """Only our own paths and the configured partner return URLs: never an open redirect."""
     if not url:
+        return False
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        # Browsers drop tabs and newlines from URLs: "/\t/evil.example" would become "//evil…".
         return False
     if url.startswith("/") and not url.startswith("//") and "\\" not in url:
         return True
@@ -388,10 +392,17 @@ def finish(token: str, *, completed_upstream: bool = False) -> Response:
     return navigate(url_for("flow.done", outcome=outcome))
 
 
+def cleaned(answer: PageObject | ConnectError) -> PageObject | ConnectError:
+    """A page object as everything downstream may rely on it (types, no characters HTML or the
+    session store would refuse), cleaned once where it arrives so every fingerprint, cache and
+    render sees the same page."""
+    return answer if isinstance(answer, ConnectError) else clean_page(answer)
+
+
 def restore_or_fail(token: str) -> PageObject | Response:
     """The current page from Connect, or the response that explains why there is none."""
     try:
-        answer = client().restore(token)
+        answer = cleaned(client().restore(token))
     except FlatPeakError as exc:
         return upstream_failed(exc)
     if isinstance(answer, ConnectError):
@@ -518,7 +529,7 @@ def take_step(
     restored: PageObject | None = None
 
     def restore() -> PageObject | ConnectError:
-        return client().restore(token)
+        return cleaned(client().restore(token))
 
     try:
         if state is None:
@@ -588,7 +599,7 @@ def take_step(
 
     flow_ledger.begin(page)
     try:
-        answer = client().submit(token, route, data=parsed.data, action=parsed.action)
+        answer = cleaned(client().submit(token, route, data=parsed.data, action=parsed.action))
     except FlatPeakError as exc:
         if steps.may_have_reached(exc):
             flow_ledger.unknown(page)
@@ -681,7 +692,9 @@ def callback() -> Response:
             sessions.end_flow()
         return navigate(url_for("flow.done", outcome=context.get("outcome") or "connected"))
     if not same_token(session.get("token"), token):
-        if context is None:
+        if context is None or session.get("token"):
+            # Unknown, or another flow's token while this browser holds a live flow of its own:
+            # never switch a browser onto someone else's flow.
             return render_view("flow/invalid_link.html", 400)
         # The session cookie did not come back: adopt the flow from the token we issued.
         sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))

@@ -34,6 +34,7 @@ import redis
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask_session.base import ServerSideSession
 from flask_session.redis import RedisSessionInterface
+from werkzeug.exceptions import RequestEntityTooLarge
 
 FLOW_HEADER = "X-Connect-Flow"
 FLOW_FIELD = "flow"
@@ -70,6 +71,8 @@ def _refuse_while_store_down() -> None:
     error = store_down()
     if error is not None and request.endpoint not in SESSIONLESS_ENDPOINTS:
         raise error
+    if g.get("connect_too_large"):
+        raise RequestEntityTooLarge()
 
 
 def _is_handle(value: str | None) -> bool:
@@ -124,7 +127,13 @@ class FlowSessionInterface(RedisSessionInterface):
                 "multipart/form-data",
             )
         ):
-            handle = request.form.get(FLOW_FIELD)
+            try:
+                handle = request.form.get(FLOW_FIELD)
+            except RequestEntityTooLarge:
+                # Raised here it would escape the error handlers (a 500); the first
+                # before_request hook answers the friendly 413 instead.
+                g.connect_too_large = True
+                handle = None
         for sid in (self._sid_for(_FLOW_PREFIX, handle), launch_sid):
             if sid:
                 restored = self._load(sid)

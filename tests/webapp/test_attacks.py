@@ -196,11 +196,6 @@ def test_callback_with_a_malformed_or_unknown_token_changes_nothing(
         assert results.get(app.extensions["connect_redis"], "callback-victim") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flow.callback adopts any known token even when this browser holds another live "
-    "flow; fix proposed in the hostile-input report",
-)
 def test_callback_with_another_flows_token_keeps_this_flow(
     app: Flask, sandbox: SandboxServer
 ) -> None:
@@ -268,10 +263,6 @@ EVIL_RETURNS = [
 ]
 
 
-# Browsers strip tabs and newlines from URLs: "/<TAB>/evil.example" is "//evil.example".
-WHITESPACE_RETURNS = {"/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example"}
-
-
 @pytest.mark.parametrize("url", EVIL_RETURNS)
 def test_return_url_outside_the_allowlist_is_never_kept(
     app: Flask, client: FlaskClient, url: str
@@ -280,22 +271,7 @@ def test_return_url_outside_the_allowlist_is_never_kept(
     assert _session(client)["entry"]["return_url"] is None
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        pytest.param(
-            url,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="flow.return_url_allowed accepts a path with a tab or newline after "
-                "its first slash; entry.py refuses to store one, fix for flow.py in the report",
-            ),
-        )
-        if url in WHITESPACE_RETURNS
-        else url
-        for url in EVIL_RETURNS
-    ],
-)
+@pytest.mark.parametrize("url", EVIL_RETURNS)
 def test_return_url_check_refuses(app: Flask, url: str) -> None:
     with app.test_request_context():
         assert not return_url_allowed(url)
@@ -347,17 +323,10 @@ OVERSIZED = [
     "too-many-parts",
     "raw-body-over-limit",
 ]
-NO_COOKIE_413 = pytest.mark.xfail(
-    strict=True,
-    reason="sessions.FlowSessionInterface.open_session reads request.form for the flow handle; "
-    "a 413 raised there is outside the error handlers and becomes a 500 (fix in the report)",
-)
 
 
 @pytest.mark.parametrize("kind", OVERSIZED)
-@pytest.mark.parametrize(
-    "cookie", [True, pytest.param(False, marks=NO_COOKIE_413)], ids=["cookie", "flow-handle"]
-)
+@pytest.mark.parametrize("cookie", [True, False], ids=["cookie", "flow-handle"])
 def test_oversized_bodies_get_a_friendly_413(
     app: Flask, client: FlaskClient, sandbox: SandboxServer, kind: str, cookie: bool
 ) -> None:
