@@ -67,8 +67,17 @@ def clean_value(value: Any, depth: int = 0) -> Any:
     return None
 
 
+class CleanPage(dict[str, Any]):
+    """A page object :func:`clean_page` has already cleaned. The flow cleans each page once where
+    it arrives; adapters clean whatever they are given (a cached page, a test's raw page), and
+    this mark lets them skip the walk for one that is clean already. It is a plain dict to JSON,
+    so a page read back from the session is simply cleaned again."""
+
+
 def clean_page(page: Any) -> dict[str, Any]:
     """A page object whose top-level fields have the types the adapters expect."""
+    if isinstance(page, CleanPage):
+        return page
     raw = page if isinstance(page, Mapping) else {}
     cleaned = clean_value(dict(raw))
     data = cleaned.get("data")
@@ -78,7 +87,7 @@ def clean_page(page: Any) -> dict[str, Any]:
     cleaned["data"] = data if isinstance(data, dict) else {}
     actions = actions if isinstance(actions, list) else []
     cleaned["actions"] = [action for action in actions if isinstance(action, str)]
-    return cleaned
+    return CleanPage(cleaned)
 
 
 def data_of(page: Any) -> dict[str, Any]:
