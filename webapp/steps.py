@@ -57,6 +57,7 @@ import requests
 from redis.lock import Lock
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from webapp import tokens
 from webapp.flatpeak import FlatPeakError, UpstreamTimeout
 
 VERSION_FIELD = "version"
@@ -162,7 +163,7 @@ class Ledger:
         lock_ttl: float = 45.0,
         lock_wait: float = 11.0,
     ) -> None:
-        digest = hashlib.sha256(connect_token.encode()).hexdigest()
+        digest = tokens.digest(connect_token)
         self.client = client
         self.key = LEDGER_PREFIX + digest
         self.lock_key = LOCK_PREFIX + digest

@@ -18,8 +18,13 @@ import redis
 _PREFIX = "connect:cot:"
 
 
+def digest(connect_token: str) -> str:
+    """How every per-token Redis key names its token: never the token itself."""
+    return hashlib.sha256(connect_token.encode()).hexdigest()
+
+
 def _key(connect_token: str) -> str:
-    return _PREFIX + hashlib.sha256(connect_token.encode()).hexdigest()
+    return _PREFIX + digest(connect_token)
 
 
 def remember(client: redis.Redis, connect_token: str, context: dict[str, Any], ttl: int) -> None:
