@@ -87,6 +87,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_context(app: Flask) -> None:
     from webapp.branding import brand_from_config
+    from webapp.pages import init_templates
+
+    init_templates(app, sessions.flow_handle)
 
     @app.context_processor
     def flow_context() -> dict[str, Any]:

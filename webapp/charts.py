@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from webapp.formatting import format_display_rate, format_time_of_day, parse_datetime
+from webapp.i18n import gettext as _
+from webapp.i18n import lazy_gettext as _l
 from webapp.money import RateUnit, to_display
 
 DAYS = (

@@ -145,6 +145,10 @@ def http_session(pool_size: int = 10) -> requests.Session:
             )
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
             session = requests.Session()
+            # Proxy settings come from the environment once, per client (FlatPeakClient), not
+            # on every call: requests re-reads and re-parses os.environ per request otherwise,
+            # which was a tenth of the app's CPU per step under load.
+            session.trust_env = False
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = "flatpeak-connect-htmx/0.1"
@@ -177,6 +181,11 @@ class FlatPeakClient:
         fingerprint = hashlib.sha256(f"{self.api_url}|{account_id}|{api_key}".encode()).hexdigest()
         self._bearer_key = f"connect:bearer:{fingerprint[:24]}"
         self._local_bearer: tuple[str, float] | None = None
+        # What trust_env would find (HTTPS_PROXY, NO_PROXY, ...), read once: both hosts are fixed.
+        self._proxies = {
+            base: requests.utils.get_environ_proxies(base)
+            for base in (self.api_url, self.connect_url)
+        }
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], cache: redis.Redis | None) -> FlatPeakClient:
@@ -197,7 +206,12 @@ class FlatPeakClient:
         started = time.monotonic()
         try:
             response = http_session(self.pool_size).request(
-                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+                method,
+                url,
+                timeout=self.timeout,
+                allow_redirects=False,
+                proxies=self._proxies_for(url),
+                **kwargs,
             )
         except requests.exceptions.ConnectTimeout as exc:
             log.warning("flatpeak %s: connect timeout", what)
@@ -212,6 +226,10 @@ class FlatPeakClient:
         elapsed = (time.monotonic() - started) * 1000
         log.info("flatpeak %s: HTTP %s in %.0f ms", what, response.status_code, elapsed)
         return response
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        base = self.connect_url if url.startswith(self.connect_url) else self.api_url
+        return self._proxies[base]
 
     @staticmethod
     def _json(response: requests.Response, what: str) -> Any:

@@ -28,6 +28,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     make_response,
     redirect,
     render_template,
@@ -35,7 +36,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
 from markupsafe import escape
 
@@ -51,6 +51,7 @@ from webapp.flatpeak import (
     UpstreamTimeout,
     mask,
 )
+from webapp.i18n import gettext as _
 from webapp.pages import FORM_ERROR, Rerender, adapter_for
 from webapp.pages.sanitize import clean_page, clean_text
 
@@ -172,7 +173,8 @@ def render_page(
     context = adapter.context(page, values, errors, query)
     if version is None and session.get("token"):
         version = ledger(session["token"]).version_of(page)
-    context["page_version"] = version
+    # Read by the step forms (_partials/forms.html), which are built once, without context.
+    g.page_version = version
     template = adapter.template_for(page)
     body = fragment(template, context) if is_htmx() else render_template(template, **context)
     return _personal(make_response(body, status))

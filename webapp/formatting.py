@@ -17,8 +17,8 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
+from webapp.i18n import gettext as _
 from webapp.money import RateUnit, finite_decimal, rate_unit, to_display
 
 # Symbols written straight after the number ("24.5p"); longer ones get a space ("24,5 öre").

@@ -64,13 +64,13 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from jinja2_fragments.flask import render_block
 from limits import parse_many
 
 from webapp.config import ConfigError
 from webapp.flow import is_htmx, render_page, same_token, show_url, typed_values
+from webapp.i18n import ngettext
 from webapp.pages import FORM_ERROR
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
 from webapp import assets, branding, formatting
-from webapp.pages import adapter_for
+from webapp.pages import adapter_for, init_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PAGES: dict[str, Any] = json.loads(
@@ -46,6 +46,7 @@ def make_app(**config: Any) -> Flask:
     assets.init_app(app)
     formatting.init_app(app)
     app.register_blueprint(branding.bp)
+    init_templates(app, lambda: FLOW_HANDLE)
 
     # Endpoint names the templates link to; the real views live in webapp/flow.py.
     flow = Blueprint("flow", __name__)

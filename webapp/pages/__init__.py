@@ -7,7 +7,12 @@ shows its own "unknown page" error for it instead of guessing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask
+
 from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
+from webapp.pages.common import action_hint, action_label
 from webapp.pages.contract_term_capture import ContractTermCapture
 from webapp.pages.market_surcharge_capture import (
     MarketSurchargeCapture,
@@ -88,5 +93,17 @@ __all__ = [
     "Rerender",
     "Submit",
     "adapter_for",
+    "init_templates",
     "progress_for",
 ]
+
+
+def init_templates(app: Flask, flow_handle: Callable[[], str | None]) -> None:
+    """The globals the shared page partials need. They are globals rather than context because
+    the partials are imported without context, so Jinja builds each module once instead of on
+    every render (which was a sixth of a step's rendering time)."""
+    app.jinja_env.globals.update(
+        current_flow_handle=flow_handle,
+        action_label=action_label,
+        action_hint=action_hint,
+    )

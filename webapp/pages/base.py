@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from flask_babel import gettext as _
-
+from webapp.i18n import gettext as _
 from webapp.pages.sanitize import actions_of, clean_page
 
 # A Connect page object: {"connect_token", "route", "direction", "live_mode", "actions", "data"}.
@@ -72,13 +71,7 @@ class PageAdapter:
         ``query`` is the GET query string (no-JS list filtering, ``?q=``)."""
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
-        from webapp.pages.common import (
-            ACTION_HINTS,
-            ACTION_LABELS,
-            address_of,
-            has_address,
-            provider_of,
-        )
+        from webapp.pages.common import address_of, has_address, provider_of
         from webapp.pages.progress import progress_for
 
         # Upstream JSON of any shape: from here on every field has the type templates expect.
@@ -101,8 +94,6 @@ class PageAdapter:
             "live_mode": bool(page.get("live_mode")),
             "title": str(self.title),
             "progress": progress_for(route),
-            "action_labels": {key: str(label) for key, label in ACTION_LABELS.items()},
-            "action_hints": {key: str(hint) for key, hint in ACTION_HINTS.items()},
         }
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:

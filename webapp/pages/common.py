@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from webapp.i18n import lazy_gettext as _l
 
 # Connect's own messages (REFERENCE.md §3, §4), marked for translation. Our local checks use the
 # same text, so a customer sees the same words whichever side caught the mistake. Messages that
@@ -153,3 +153,15 @@ ACTION_HINTS: dict[str, Any] = {
     ),
     "RECONNECT": _l("Choose your provider again and log in to it once more."),
 }
+
+
+def action_label(action: str) -> str | None:
+    """The button text for a Connect action, translated; None for one we have no words for."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else None
+
+
+def action_hint(action: str) -> str | None:
+    """What pressing an action's button does, translated, if we say it."""
+    hint = ACTION_HINTS.get(action)
+    return str(hint) if hint is not None else None

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import gettext as _
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.base import FORM_ERROR, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import message_for
 

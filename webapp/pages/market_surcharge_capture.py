@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import gettext as _
+from webapp.i18n import lazy_gettext as _l
 from webapp.money import parse_decimal, to_major
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import message_for, text

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from babel import Locale
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
+from webapp.i18n import gettext as _
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.common import ADDRESS_FIELDS, address_of, message_for, text
 from webapp.pages.regions import STATES
@@ -18,19 +21,62 @@ from webapp.pages.regions import STATES
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
-def country_names() -> dict[str, str]:
-    """ISO 3166-1 alpha-2 code -> name in the customer's locale, sorted by name. Babel's
-    territory list also holds continents ("001") and pseudo-regions ("ZZ"), which we drop."""
+_HIDDEN_TERRITORIES = frozenset({"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"})
+OPTIONS_TEMPLATE = "_partials/address_options.html"
+
+# Per locale: the country list, and its option markup. Both are the same for every customer
+# with that locale, and the markup (about 250 countries plus the state lists) was most of the
+# address page's rendering time, so each is built once per worker.
+_countries: dict[str, Mapping[str, str]] = {}
+_markup: dict[str, tuple[str, Markup]] = {}
+
+
+def _locale() -> Locale:
     try:
-        locale = get_locale() or Locale("en")
+        return get_locale() or Locale("en")
     except RuntimeError:  # outside a request: tests of the adapter alone
-        locale = Locale("en")
-    names = {
-        code: name
-        for code, name in locale.territories.items()
-        if _COUNTRY_RE.match(code) and code not in {"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"}
-    }
-    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
+        return Locale("en")
+
+
+def country_names() -> Mapping[str, str]:
+    """ISO 3166-1 alpha-2 code -> name in the customer's locale, sorted by name (read-only).
+    Babel's territory list also holds continents ("001") and pseudo-regions ("ZZ"): dropped."""
+    locale = _locale()
+    key = str(locale)
+    found = _countries.get(key)
+    if found is None:
+        names = {
+            code: name
+            for code, name in locale.territories.items()
+            if _COUNTRY_RE.match(code) and code not in _HIDDEN_TERRITORIES
+        }
+        found = MappingProxyType(dict(sorted(names.items(), key=lambda item: item[1].casefold())))
+        _countries[key] = found
+    return found
+
+
+def _option_markup() -> tuple[str, Markup]:
+    """The country options (none selected) and the state-list templates, for this locale."""
+    key = str(_locale())
+    found = _markup.get(key)
+    if found is None:
+        context = {"countries": country_names().items(), "state_lists": STATES}
+        # Autoescaped template output, so already safe markup.
+        found = (
+            render_block(OPTIONS_TEMPLATE, "countries", **context),
+            Markup(render_block(OPTIONS_TEMPLATE, "state_lists", **context)),  # noqa: S704
+        )
+        _markup[key] = found
+    return found
+
+
+def country_options(selected: str) -> Markup:
+    """Every country as an <option>, ``selected`` (a code we list) marked as chosen."""
+    options = _option_markup()[0]
+    if selected in country_names():  # so two capital letters, nothing to escape
+        tag = f'<option value="{selected}">'
+        options = options.replace(tag, f'<option value="{selected}" selected>', 1)
+    return Markup(options)  # noqa: S704 - autoescaped template output (see _option_markup)
 
 
 class PostalAddressCapture(PageAdapter):
@@ -55,9 +101,9 @@ class PostalAddressCapture(PageAdapter):
             country = str(query["country_code"]).strip().upper()[:2]
             ctx["values"]["country_code"] = country
         ctx["values"]["country_code"] = country
-        ctx["countries"] = country_names()
+        ctx["country_options"] = country_options(country)
         ctx["states"] = STATES.get(country)
-        ctx["state_lists"] = STATES
+        ctx["state_templates"] = _option_markup()[1]
         return ctx
 
     def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
+from webapp.i18n import lazy_gettext as _l
 
 _STAGES = (
     _l("Your address"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.common import safe_logo_url
 from webapp.pages.list_select import ListSelect
 

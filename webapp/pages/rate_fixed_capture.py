@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import lazy_gettext as _l
 from webapp.money import to_major
 from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
 from webapp.pages.rates import check_rate, display_text, unit_of

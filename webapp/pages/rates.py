@@ -6,8 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-
+from webapp.i18n import gettext as _
 from webapp.money import RateUnit, parse_decimal, rate_unit, to_display
 from webapp.pages.common import message_for
 

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
-
 from webapp.charts import rate_days
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.base import Errors, PageAdapter, PageObject
 from webapp.pages.rates import unit_of
 

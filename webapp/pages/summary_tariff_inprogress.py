@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.base import PageAdapter
 
 

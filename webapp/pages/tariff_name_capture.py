@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n import lazy_gettext as _l
 from webapp.pages.name_capture import NameCapture
 
 
