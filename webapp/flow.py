@@ -509,25 +509,35 @@ def step() -> Response:
     if not token or not page:
         return navigate(show_url())
     flow_ledger = ledger(token)
-    seen = flow_ledger.state()
-    locked_version = seen.version if seen else 0
+    posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
+    if posted_version is None:
+        seen = flow_ledger.state()
+        locked_version = seen.version if seen else 0
+    else:
+        # The page the form names: every copy of one form meets at this lock; a form for a page
+        # the flow has left takes a lock nobody else wants and is then turned away below.
+        locked_version = posted_version
     lock = flow_ledger.lock(locked_version)
     if not lock.acquire():
         return still_sending(page)
     try:
-        return take_step(token, page, flow_ledger, locked_version)
+        return take_step(token, page, flow_ledger, lock, locked_version)
     finally:
         flow_ledger.release(lock)
 
 
 def take_step(
-    token: str, cached: PageObject, flow_ledger: steps.Ledger, locked_version: int
+    token: str,
+    cached: PageObject,
+    flow_ledger: steps.Ledger,
+    lock: steps.StepLock,
+    locked_version: int,
 ) -> Response:
     """Under the lock for page ``locked_version``: check the form is for the current page,
     resolve an earlier ambiguous send, then send this one."""
     posted_route = request.form.get("route", "")
     posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
-    state = flow_ledger.state()
+    state = lock.state
     restored: PageObject | None = None
 
     def restore() -> PageObject | ConnectError:
@@ -549,7 +559,8 @@ def take_step(
             state = flow_ledger.state()
             assert state is not None
         elif state.version != locked_version:
-            # The flow moved on while this request waited for the lock.
+            # A form for a page the flow has left, or the flow moved on while this request
+            # waited for the lock: nothing is sent.
             return show_current(restore())
         else:
             if posted_version is not None:
@@ -628,7 +639,7 @@ def take_step(
             status=422,
             version=state.version,
         )
-    version = flow_ledger.observe(answer, stepped=True)
+    version = flow_ledger.observe(answer, stepped=True, release=lock)
     return respond(answer, after_post=True, version=version)
 
 

@@ -28,6 +28,7 @@ alone, so the flow carries on once Redis is back.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -142,17 +143,27 @@ class FlowSessionInterface(RedisSessionInterface):
                     return restored
         return opened
 
+    def _upsert_session(
+        self, session_lifetime: timedelta, session: ServerSideSession, store_id: str
+    ) -> None:
+        """Write the session, and renew its flow handle in the same round trip: the handle
+        lives exactly as long as the session it opens."""
+        handle = session.get(FLOW_FIELD)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(store_id, self.serializer.encode(session), ex=session_lifetime)
+        if handle:
+            pipe.set(
+                _FLOW_PREFIX + handle,
+                session.sid,
+                ex=current_app.config["FLOW_HANDLE_TTL"],  # type: ignore[attr-defined]
+            )
+        pipe.execute()
+
     def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
         if store_down() is not None or g.get("connect_sessionless"):
             return  # no Set-Cookie either: the browser keeps the session it had
         try:
             super().save_session(app, session, response)
-            handle = session.get(FLOW_FIELD) if session else None
-            if handle and session.modified:
-                # Keep the handle alive exactly as long as the session it opens.
-                self.client.set(
-                    _FLOW_PREFIX + handle, session.sid, ex=app.config["FLOW_HANDLE_TTL"]
-                )
         except redis.RedisError as error:
             # Raised from process_response, this reaches the 500 handler, not the RedisError one;
             # the mark tells both the handler and the error page's own save what happened.

@@ -12,11 +12,11 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   seen (``fp``, a fingerprint of route, data and actions) and after every accepted step, even one
   that answers an identical page. A POST whose version is not the current one is never sent: the
   flow resumes with ``session_restore`` and shows the true current page with a notice.
-* A short lock per flow and page version (``SET NX PX`` through redis-py's
-  :class:`~redis.lock.Lock`, released only by its owner with a compare-and-delete script) is held
-  from the version check to the recorded answer, so of N posts racing each other from one page
-  exactly one is sent; the others wait (bounded by the read timeout plus a second), find the
-  version moved on, and resolve as above.
+* A short lock per flow and page version (``SET NX PX`` with a random owner token, released only
+  by its owner with a compare-and-delete) is held from the version check to the recorded answer,
+  so of N posts racing each other from one page exactly one is sent; the others wait (bounded by
+  the read timeout plus a second), find the version moved on, and resolve as above. The page a
+  form names is the lock it takes, so every copy of one form meets at the same lock.
 * ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint, the
   route and when) and cleared once Connect's answer is known. It is left in place when the answer
   is ambiguous: a read timeout, a connection dropped after the request went out, a 5xx, a body
@@ -44,9 +44,9 @@ then refuses the later of the two, so the flow still cannot move twice.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,7 +54,6 @@ from typing import Any
 
 import redis
 import requests
-from redis.lock import Lock
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from webapp import tokens
@@ -84,6 +83,54 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return version
 """
+
+
+# Take the lock and read the ledger in one round trip: the state a step is checked against is
+# the one current when the lock was won.
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('HGETALL', KEYS[2])
+end
+return false
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Record the answer to a step and give up its lock together (the common end of every step).
+_OBSERVE_AND_RELEASE = (
+    _OBSERVE.replace("return version", "")
+    + """
+if redis.call('GET', KEYS[2]) == ARGV[5] then
+  redis.call('DEL', KEYS[2])
+end
+return version
+"""
+)
+
+
+class _Script:
+    """A Lua script run by its SHA (EVALSHA), loaded on first use by any worker (EVAL)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    def __call__(self, client: redis.Redis, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return client.eval(self.source, len(keys), *keys, *args)
+
+
+_observe = _Script(_OBSERVE)
+_acquire = _Script(_ACQUIRE)
+_release = _Script(_RELEASE)
+_observe_and_release = _Script(_OBSERVE_AND_RELEASE)
 
 
 def fingerprint(page: Mapping[str, Any] | None) -> str:
@@ -186,20 +233,7 @@ class Ledger:
     # -- reading -----------------------------------------------------------------------------
 
     def state(self) -> State | None:
-        raw = self.client.hgetall(self.key)
-        if not raw:
-            return None
-        values = {_text(k): _text(v) for k, v in raw.items()}
-        try:
-            version = int(values.get("version") or 0)
-        except ValueError:
-            return None
-        return State(
-            version=version,
-            fp=values.get("fp", ""),
-            route=values.get("route", ""),
-            pending=_pending(values.get("pending")),
-        )
+        return _state(self.client.hgetall(self.key))
 
     def version_of(self, page: Mapping[str, Any] | None) -> int | None:
         """The current version, if ``page`` is the page the ledger last saw (else None: a form
@@ -211,19 +245,17 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def observe(self, page: Mapping[str, Any], *, stepped: bool = False) -> int:
-        """Record a page object Connect answered; ``stepped`` after an accepted step."""
-        return int(
-            self.client.eval(
-                _OBSERVE,
-                1,
-                self.key,
-                fingerprint(page),
-                str(page.get("route") or ""),
-                "1" if stepped else "0",
-                LEDGER_TTL,
-            )
-        )
+    def observe(
+        self, page: Mapping[str, Any], *, stepped: bool = False, release: StepLock | None = None
+    ) -> int:
+        """Record a page object Connect answered; ``stepped`` after an accepted step. With
+        ``release``, that lock is given up in the same round trip."""
+        args = [fingerprint(page), str(page.get("route") or ""), "1" if stepped else "0"]
+        if release is not None and release.held:
+            release.held = False
+            keys = [self.key, release.key]
+            return int(_observe_and_release(self.client, keys, [*args, LEDGER_TTL, release.token]))
+        return int(_observe(self.client, [self.key], [*args, LEDGER_TTL]))
 
     def begin(self, page: Mapping[str, Any]) -> None:
         """Write-ahead: a step from ``page`` is about to be sent."""
@@ -251,7 +283,7 @@ class Ledger:
 
     # -- the lock ----------------------------------------------------------------------------
 
-    def lock(self, version: int) -> Lock:
+    def lock(self, version: int) -> StepLock:
         """The lock for sending from page ``version`` of this flow.
 
         One lock per page rather than per flow: every request that could conflict (the same
@@ -259,20 +291,65 @@ class Ledger:
         by a request that died with Redis (the lock persisted, its owner never released it)
         stops blocking as soon as the flow is seen on a later page.
         """
-        return self.client.lock(
-            f"{self.lock_key}:{version}",
-            timeout=self.lock_ttl,
-            sleep=0.02,
-            blocking=True,
-            blocking_timeout=self.lock_wait,
-            thread_local=False,
-        )
+        return StepLock(self, f"{self.lock_key}:{version}")
 
     @staticmethod
-    def release(lock: Lock) -> None:
+    def release(lock: StepLock) -> None:
         """Release if still ours; a lock that expired under us has nothing left to undo."""
-        with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()
+        lock.release()
+
+
+class StepLock:
+    """``SET NX PX`` with a random owner token; won together with a read of the ledger."""
+
+    def __init__(self, ledger: Ledger, key: str) -> None:
+        self.ledger = ledger
+        self.key = key
+        self.token = secrets.token_hex(16)
+        self.held = False
+        #: The ledger as it was when the lock was won (None: no record).
+        self.state: State | None = None
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Wait (up to the ledger's ``lock_wait``) for the lock; False if it stayed taken."""
+        ledger = self.ledger
+        deadline = time.monotonic() + (ledger.lock_wait if blocking else 0.0)
+        ttl_ms = int(ledger.lock_ttl * 1000)
+        while True:
+            raw = _acquire(ledger.client, [self.key, ledger.key], [self.token, ttl_ms])
+            if raw is not None:
+                self.held = True
+                self.state = _state(_pairs(raw))
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            _release(self.ledger.client, [self.key], [self.token])
+
+
+def _pairs(flat: list[Any]) -> dict[Any, Any]:
+    """HGETALL's reply as Lua returns it (a flat list) as the dict redis-py would give."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _state(raw: Mapping[Any, Any]) -> State | None:
+    if not raw:
+        return None
+    values = {_text(k): _text(v) for k, v in raw.items()}
+    try:
+        version = int(values.get("version") or 0)
+    except ValueError:
+        return None
+    return State(
+        version=version,
+        fp=values.get("fp", ""),
+        route=values.get("route", ""),
+        pending=_pending(values.get("pending")),
+    )
 
 
 def _text(value: Any) -> str:
