@@ -36,8 +36,15 @@ def _mask_match(match: re.Match[str]) -> str:
     return mask(match.group(0))
 
 
+# What every pattern above needs to find in a text; most log lines (one access line per request)
+# hold none of it, and one search is cheaper than six substitutions.
+_ANY_SECRET = re.compile(r"cot_|sk_(?:test|live)_|(?i:bearer)|(?i:fp_cot=)|(?i:connect_token=)")
+
+
 def mask_secrets(text: str) -> str:
     """Replace every token or key in ``text`` with a short, non-reversible marker."""
+    if not _ANY_SECRET.search(text):
+        return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_mask_match, text)
     return text
