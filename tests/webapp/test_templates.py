@@ -284,6 +284,22 @@ def test_address_page_has_autocomplete_tokens_and_country_list(ctx):
     assert any(o.get("value") == "GB" and o.text == "United Kingdom" for o in options)
 
 
+@pytest.mark.parametrize(
+    ("country", "selected"), [("GB", ["GB"]), ("DE", ["DE"]), ("ZZ", []), ('"><b', [])]
+)
+def test_country_list_marks_only_the_customers_country(ctx, country, selected):
+    """The option list is rendered once per locale and reused; each page still marks exactly
+    the customer's own country, and a value we do not list selects nothing."""
+    for _ in range(2):  # the second render comes from the cached list
+        page = copy.deepcopy(REFERENCE_PAGES["postal_address_capture"])
+        page["data"]["postal_address"]["country_code"] = country
+        document = parse_document(render(page))
+        options = document.findall(".//select[@name='country_code']/option")
+        assert len(options) > 240
+        assert [o.get("value") for o in options if o.get("selected") is not None] == selected
+        assert document.find(".//b") is None
+
+
 @pytest.mark.parametrize(("country", "state"), [("US", "TX"), ("CA", "QC"), ("AU", "NSW")])
 def test_state_select_for_countries_that_need_it(ctx, country, state):
     page = copy.deepcopy(REFERENCE_PAGES["postal_address_capture"])

@@ -1,0 +1,85 @@
+"""The step ledger's Redis primitives on a real redis-server: the lock won together with the
+ledger, released only by its owner, and given up with the recorded answer in one script."""
+
+from __future__ import annotations
+
+import secrets
+
+import redis
+
+from tests.conftest import RedisServer
+from webapp import steps
+
+PAGE = {"route": "postal_address_capture", "data": {"postal_address": {}}, "actions": []}
+NEXT = {"route": "provider_select", "data": {"providers": []}, "actions": []}
+
+
+def fresh_ledger(redis_server: RedisServer) -> steps.Ledger:
+    client = redis.Redis.from_url(redis_server.url(0))
+    return steps.Ledger(client, "cot_" + secrets.token_hex(16), lock_ttl=5.0, lock_wait=0.2)
+
+
+def test_the_lock_comes_with_the_ledger_as_it_was_when_won(redis_server: RedisServer) -> None:
+    ledger = fresh_ledger(redis_server)
+    empty = ledger.lock(0)
+    assert empty.acquire() and empty.state is None  # no record yet
+    ledger.release(empty)
+
+    version = ledger.observe(PAGE)
+    lock = ledger.lock(version)
+    assert lock.acquire()
+    assert lock.state is not None
+    assert (lock.state.version, lock.state.route) == (version, "postal_address_capture")
+    assert lock.state.fp == steps.fingerprint(PAGE) and lock.state.pending is None
+    ledger.release(lock)
+
+
+def test_one_holder_per_page_and_only_the_owner_releases(redis_server: RedisServer) -> None:
+    ledger = fresh_ledger(redis_server)
+    version = ledger.observe(PAGE)
+    first, second = ledger.lock(version), ledger.lock(version)
+    assert first.acquire(blocking=False)
+    assert not second.acquire()  # waits lock_wait, then gives up
+    second.release()  # not the owner: a no-op
+    assert not ledger.lock(version).acquire(blocking=False)
+    assert ledger.lock(version + 1).acquire(blocking=False)  # another page, another lock
+    ledger.release(first)
+    assert second.acquire(blocking=False)
+    ledger.release(second)
+
+
+def test_recording_the_answer_gives_up_the_lock_in_the_same_step(redis_server: RedisServer) -> None:
+    ledger = fresh_ledger(redis_server)
+    version = ledger.observe(PAGE)
+    lock = ledger.lock(version)
+    assert lock.acquire()
+    ledger.begin(PAGE)
+    moved = ledger.observe(NEXT, stepped=True, release=lock)
+    assert moved == version + 1 and not lock.held
+    state = ledger.state()
+    assert state is not None and state.route == "provider_select" and state.pending is None
+    assert ledger.lock(version).acquire(blocking=False)  # free again
+    ledger.release(lock)  # already released: nothing happens
+
+
+def test_an_expired_lock_released_late_does_not_free_its_successor(
+    redis_server: RedisServer,
+) -> None:
+    ledger = fresh_ledger(redis_server)
+    ledger.lock_ttl = 0.05
+    slow = ledger.lock(1)
+    assert slow.acquire()
+    ledger.lock_ttl = 5.0
+    successor = ledger.lock(1)
+    assert successor.acquire()  # waited out the first one's 50 ms
+    ledger.release(slow)  # the first owner comes back late
+    assert not ledger.lock(1).acquire(blocking=False)
+    ledger.release(successor)
+
+
+def test_scripts_survive_a_script_cache_flush(redis_server: RedisServer) -> None:
+    ledger = fresh_ledger(redis_server)
+    ledger.client.script_flush()  # as after a Redis restart
+    lock = ledger.lock(0)
+    assert lock.acquire()
+    assert ledger.observe(PAGE, release=lock) == 1
