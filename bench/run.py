@@ -425,6 +425,18 @@ def print_comparison(report: Report) -> None:
             f"{ours:.1f} ms per request over {app_requests:.0f} requests a flow, against "
             f"{direct_requests:.0f} sandbox calls a flow direct"
         )
+        # Both phases share the machine's cores, so at saturation the throughput ratio follows
+        # the CPU ratio. What the app run spends outside the app (the sandbox serving the same
+        # calls, Redis, the driver parsing HTML) bounds it even for an app that cost nothing.
+        others = total_app - app.cpu.get("app", 0) / app.completed * 1000
+        sandbox_per_call = direct.cpu.get("sandbox", 0) / direct.completed / direct_requests * 1000
+        needed = 2 * total_direct - others
+        print(
+            f"CPU bound: without the app's own CPU the app run would still cost {others:.1f} ms a "
+            f"flow, a ratio of at most {total_direct / others:.2f}; 0.5 needs the app under "
+            f"{max(needed, 0):.1f} ms a flow ({max(needed, 0) / app_requests:.1f} ms a request; "
+            f"the sandbox alone spends {sandbox_per_call:.1f} ms a call)"
+        )
 
 
 def print_report(report: Report) -> None:
