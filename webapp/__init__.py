@@ -157,16 +157,18 @@ def _register_errors(app: Flask) -> None:
 # Seconds a client should wait before retrying while Redis is down (a restart replaying its
 # append-only file takes about that long).
 STORE_RETRY_AFTER = 10
+OUTAGE_HEADER = "X-Connect-Outage"
 
 
 def _store_down_page() -> Response:
     """503 with ``Retry-After``. The page is standalone: base.html needs the CSRF token, which
-    lives in the session, in Redis. htmx does not swap a 503, which would leave a frozen form;
-    it follows ``HX-Redirect`` whatever the status, so the whole page goes to the flow, which
-    shows this same message in full while Redis is down and the current step once it is back.
-    The flow URL carries no launch code (minting one needs Redis), so a frame that gets no
-    cookie would arrive without its flow: there the 503 stays unswapped, app.js puts its
-    "couldn't reach" alert in the form, and the next press (with the flow header) carries on."""
+    lives in the session, in Redis. htmx does not swap a 503, so a step posted by htmx stays on
+    its page with everything typed in it, and app.js says in the form that the service is
+    briefly unavailable; pressing again once Redis is back carries on. Any other htmx request
+    (nothing typed to keep) follows ``HX-Redirect`` to the flow, which shows this message in
+    full while Redis is down and the current step once it is back; not in a frame that gets no
+    cookie, though: minting the launch code such a page needs takes Redis, so there the 503
+    stays unswapped too and the next request (with the flow header) carries on."""
     if request.method in ("GET", "HEAD"):
         retry_url = request.path
     elif request.blueprint == "flow":
@@ -178,9 +180,13 @@ def _store_down_page() -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+    # Tells app.js this 503 is ours (the session store), not FlatPeak's.
+    response.headers[OUTAGE_HEADER] = "session-store"
     cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
-    if request.headers.get("HX-Request") == "true" and (
-        cookie or not request.headers.get(sessions.FLOW_HEADER)
+    if (
+        request.headers.get("HX-Request") == "true"
+        and request.method in ("GET", "HEAD")
+        and (cookie or not request.headers.get(sessions.FLOW_HEADER))
     ):
         response.headers["HX-Redirect"] = url_for("flow.show")
     return response

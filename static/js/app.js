@@ -198,14 +198,23 @@
   function failed(event) {
     var elt = event.detail && event.detail.elt;
     var form = elt && (elt.tagName === "FORM" ? elt : elt.closest("form"));
+    var xhr = event.detail && event.detail.xhr;
     pendingFocus = null;
     clearBusy(form || doc);
+    /* Our own service pausing (its session store restarting), not FlatPeak. */
+    var ours = !!xhr && event.type === "htmx:responseError" &&
+      xhr.getResponseHeader("X-Connect-Outage") === "session-store";
     showFormAlert(
       form,
-      message(
-        "msgOffline",
-        "We couldn't reach the tariff service. Your answers are still here; please try again."
-      )
+      ours
+        ? message(
+            "msgUnavailable",
+            "This service is briefly unavailable. Your answers are still here; please try again in a few seconds."
+          )
+        : message(
+            "msgOffline",
+            "We couldn't reach the tariff service. Your answers are still here; please try again."
+          )
     );
   }
 

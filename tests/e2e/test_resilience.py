@@ -12,9 +12,12 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.conftest import stop
+from tests.conftest import free_port, stop
+from tests.e2e.audit import ARTIFACTS
 from tests.e2e.driver import Flow
+from tests.e2e.servers import start_app
 from tests.e2e.upstream import LONDON, external_start_url
+from tests.webapp.live_app import LiveRedis
 
 pytestmark = pytest.mark.browser
 
@@ -116,3 +119,38 @@ def test_lost_network_reenables_the_form_with_a_message(open_page, start_url) ->
     page.context.set_offline(False)
     flow.continue_button().click()
     flow.expect_route("provider_select")
+
+
+def test_session_store_outage_keeps_the_step_and_what_was_typed(
+    open_page, auditor, sandbox, partner, partner_b, tmp_path
+) -> None:
+    """Redis (our session store) stops while the customer presses Continue: the step stays on
+    the page with everything typed, the alert says the service is briefly unavailable (not that
+    FlatPeak is down), and once Redis is back the same press carries on."""
+    store = LiveRedis(port=free_port(), workdir=tmp_path, appendfsync="always")
+    store.start()
+    app = start_app(store, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=0)
+    try:
+        page = open_page()
+        flow = Flow(page)
+        page.goto(external_start_url(sandbox, app.url))
+        fill_address(flow)
+        store.kill()  # SIGKILL; every write is already in the append-only file (always)
+        flow.continue_button().click()
+        alert = page.locator("#page [role=alert]").filter(has_text="briefly unavailable")
+        expect(alert.first).to_be_visible(timeout=20_000)
+        assert "Traceback" not in page.content()
+        expect(flow.continue_button()).to_be_enabled()
+        for name, value in LONDON.items():
+            expect(flow.field(name)).to_have_value(value)
+        page.e2e_errors[:] = [e for e in page.e2e_errors if "Response Status Error Code" not in e]
+        audit = auditor(page)
+        audit.check("session-store-down")
+        audit.assert_clean()
+
+        store.start()
+        flow.continue_button().click()
+        flow.expect_route("provider_select")
+    finally:
+        stop(app.proc)
+        store.close()

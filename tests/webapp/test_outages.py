@@ -93,15 +93,21 @@ def send(browser: HttpBrowser, method: str, path: str, **kwargs) -> requests.Res
     return response
 
 
-def assert_store_down(response: requests.Response, *, htmx: bool = False) -> None:
+def assert_store_down(response: requests.Response, *, redirected: bool = False) -> None:
     assert response.status_code == 503, (response.status_code, response.text[:300])
     assert response.headers["Retry-After"].isdigit()
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Connect-Outage"] == "session-store"  # app.js words its alert
     assert STORE_DOWN in unescape(response.text)
     assert "Set-Cookie" not in response.headers  # the customer's session is left alone
-    if htmx:
-        # htmx does not swap a 503: it follows HX-Redirect to a page that says the same whole.
+    if redirected:
+        # An htmx GET (nothing typed to keep): htmx follows HX-Redirect to a page that says
+        # the same whole.
         assert response.headers["HX-Redirect"] == "/connect/flow"
+    else:
+        # A plain request gets the page itself; an htmx step stays unswapped on its page, with
+        # what was typed, and app.js puts the message in the form.
+        assert "HX-Redirect" not in response.headers
 
 
 def finish_flow(stack: LiveStack, browser: HttpBrowser) -> results.Result:
@@ -181,8 +187,9 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     assert_store_down(send(customer, "POST", "/connect/flow", data=choice))
     assert_store_down(send(customer, "GET", "/"))
     htmx = hx_headers(on_provider_page)
-    assert_store_down(send(customer, "POST", "/connect/flow", data=choice, headers=htmx), htmx=True)
-    assert_store_down(send(customer, "GET", "/connect/flow", headers=htmx), htmx=True)
+    assert_store_down(send(customer, "POST", "/connect/flow", data=choice, headers=htmx))
+    assert "data-msg-unavailable" in on_provider_page.html  # the alert app.js shows there
+    assert_store_down(send(customer, "GET", "/connect/flow", headers=htmx), redirected=True)
     # The page's stylesheet still loads; the health check reports the outage.
     assert send(customer, "GET", "/static/css/app.css").status_code == 200
     health = send(customer, "GET", "/healthz")
@@ -215,8 +222,7 @@ def test_redis_down_in_a_frame_without_cookies(stack: LiveStack, customer: HttpB
     try:
         answer = send(customer, "POST", "/connect/flow", data=choice, headers=htmx)
         assert_store_down(answer)
-        assert "HX-Redirect" not in answer.headers
-        assert "data-msg-offline" in customer.page.html  # the alert app.js shows instead
+        assert "data-msg-unavailable" in customer.page.html  # the alert app.js shows instead
     finally:
         stack.redis.start()
     answer = send(customer, "POST", "/connect/flow", data=choice, headers=htmx)
@@ -232,9 +238,7 @@ def test_redis_hanging_answers_within_its_timeout(stack: LiveStack, customer: Ht
     choice = provider_choice(customer)
     stack.redis.pause()
     try:
-        assert_store_down(
-            send(customer, "POST", "/connect/flow", data=choice, headers=htmx), htmx=True
-        )
+        assert_store_down(send(customer, "POST", "/connect/flow", data=choice, headers=htmx))
         assert send(customer, "GET", "/healthz").status_code == 503
         # Static files never open the session, so they do not wait for the hung Redis.
         assert send(customer, "GET", "/static/css/app.css").status_code == 200
