@@ -88,6 +88,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_STEPS_PER_FLOW": env.get("RATELIMIT_STEPS_PER_FLOW") or "30/minute",
         "RATELIMIT_POLLS_PER_IP": env.get("RATELIMIT_POLLS_PER_IP") or "600/minute",
         "RATELIMIT_POLLS_PER_FLOW": env.get("RATELIMIT_POLLS_PER_FLOW") or "60/minute",
+        "RATELIMIT_VIEWS_PER_IP": env.get("RATELIMIT_VIEWS_PER_IP") or "600/minute",
+        "RATELIMIT_VIEWS_PER_FLOW": env.get("RATELIMIT_VIEWS_PER_FLOW") or "120/minute",
         "CSP_EXTRA_IMG_SRC": _words(env.get("CSP_EXTRA_IMG_SRC")),
         "CSP_EXTRA_FORM_ACTION": _words(env.get("CSP_EXTRA_FORM_ACTION")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),

@@ -1,4 +1,5 @@
-"""Rate limits on starting flows, on step posts and on the provider-login wait (Flask-Limiter).
+"""Rate limits on starting flows, step posts, showing the flow and the provider-login wait
+(Flask-Limiter).
 
 What is limited, and why these defaults (each is a ``RATELIMIT_*`` setting, see config.py):
 
@@ -19,6 +20,10 @@ What is limited, and why these defaults (each is a ``RATELIMIT_*`` setting, see 
 * **Provider-login wait** (``RATELIMIT_POLLS_PER_IP`` 600/minute, ``RATELIMIT_POLLS_PER_FLOW``
   60/minute): the framed page polls every 2 s while the customer logs in elsewhere (30 a
   minute), so the flow limit is twice that; the address limit allows twenty such frames.
+* **Showing the flow** (``RATELIMIT_VIEWS_PER_IP`` 600/minute, ``RATELIMIT_VIEWS_PER_FLOW``
+  120/minute): ``GET /connect/flow`` asks Connect where the flow is (``session_restore``), so a
+  script reloading it would cost a Connect call each time. A customer loads it on arrival, on
+  a refresh and for each no-JS list search; two a second on one flow is far beyond that.
 
 Per-client keys use ``request.remote_addr``. Behind a load balancer that is the balancer's
 address unless ``TRUST_PROXY_HOPS`` installs ProxyFix (``create_app``), which then takes the
@@ -82,6 +87,7 @@ STARTS = ("entry.start", "entry.external", "entry.restart", "demo.start")
 RETURNS = ("flow.provider_return", "flow.callback")  # a start only when they adopt a flow
 STEPS = ("flow.step",)
 POLLS = ("flow.provider_wait",)
+VIEWS = ("flow.show",)
 
 LIMIT_SETTINGS = (
     "RATELIMIT_STARTS_PER_IP",
@@ -89,6 +95,8 @@ LIMIT_SETTINGS = (
     "RATELIMIT_STEPS_PER_FLOW",
     "RATELIMIT_POLLS_PER_IP",
     "RATELIMIT_POLLS_PER_FLOW",
+    "RATELIMIT_VIEWS_PER_IP",
+    "RATELIMIT_VIEWS_PER_FLOW",
 )
 # Keys read "connect:ratelimit:LIMITER/<who>/<scope>/...", apart from sessions and results.
 STORAGE_KEY_PREFIX = "connect:ratelimit"
@@ -206,6 +214,12 @@ def init_app(app: Flask) -> None:
         POLLS,
         limiter.limit(_setting("RATELIMIT_POLLS_PER_IP"), scope="ip"),
         limiter.limit(_setting("RATELIMIT_POLLS_PER_FLOW"), key_func=flow_key, scope="flow"),
+    )
+    _wrap(
+        app,
+        VIEWS,
+        limiter.limit(_setting("RATELIMIT_VIEWS_PER_IP"), scope="ip"),
+        limiter.limit(_setting("RATELIMIT_VIEWS_PER_FLOW"), key_func=flow_key, scope="flow"),
     )
     app.register_error_handler(RateLimitExceeded, rate_limited)
 

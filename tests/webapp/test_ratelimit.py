@@ -38,6 +38,8 @@ def make_app(redis_server: RedisServer, sandbox: SandboxServer) -> AppFactory:
             "RATELIMIT_STEPS_PER_FLOW": GENEROUS,
             "RATELIMIT_POLLS_PER_IP": GENEROUS,
             "RATELIMIT_POLLS_PER_FLOW": GENEROUS,
+            "RATELIMIT_VIEWS_PER_IP": GENEROUS,
+            "RATELIMIT_VIEWS_PER_FLOW": GENEROUS,
             **limits,
         }
         return create_app(app_config(redis_server, sandbox, **settings))
@@ -240,7 +242,33 @@ def test_provider_wait_polling_has_its_own_limits(make_app: AppFactory) -> None:
 # -- what is never limited, and failing open -------------------------------------------------
 
 
-def test_health_static_and_showing_the_flow_are_never_limited(make_app: AppFactory) -> None:
+def test_showing_the_flow_is_limited_per_flow_apart_from_steps(make_app: AppFactory) -> None:
+    app = make_app(RATELIMIT_VIEWS_PER_FLOW="3/minute")
+    client = customer(app)
+    browser = start_demo_flow(client)  # its redirect to the flow was the first view
+    for _ in range(2):
+        assert client.get("/connect/flow").status_code == 200
+    refused = client.get("/connect/flow")
+    assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
+    html = refused.get_data(as_text=True)
+    assert "Nothing has been lost or changed" in html and "Try again" in html
+    assert f"try again in {refused.headers['Retry-After']} second" in html
+    # Reloads did not use up the flow's steps, and another flow has its own count.
+    assert browser.submit(INCOMPLETE_ADDRESS).status == 422
+    other = customer(app)
+    start_demo_flow(other)
+    assert other.get("/connect/flow").status_code == 200
+
+
+def test_showing_the_flow_is_limited_per_client_address(make_app: AppFactory) -> None:
+    app = make_app(RATELIMIT_VIEWS_PER_IP="2/minute")
+    first, second = customer(app), customer(app)
+    start_demo_flow(first)
+    assert first.get("/connect/flow").status_code == 200
+    assert second.get("/connect/flow").status_code == 429  # same address, no flow of its own
+
+
+def test_health_and_static_are_never_limited(make_app: AppFactory) -> None:
     app = make_app(
         **{
             name: "1/minute"
@@ -250,6 +278,8 @@ def test_health_static_and_showing_the_flow_are_never_limited(make_app: AppFacto
                 "RATELIMIT_STEPS_PER_FLOW",
                 "RATELIMIT_POLLS_PER_IP",
                 "RATELIMIT_POLLS_PER_FLOW",
+                "RATELIMIT_VIEWS_PER_IP",
+                "RATELIMIT_VIEWS_PER_FLOW",
             )
         }
     )
@@ -260,7 +290,6 @@ def test_health_static_and_showing_the_flow_are_never_limited(make_app: AppFacto
         assert client.get("/healthz").status_code == 200
         assert client.get(static).status_code in (200, 304)
         assert client.get("/brand.css").status_code == 200
-        assert client.get("/connect/flow").status_code == 200
         assert client.get("/connect/slow-down?wait=5").status_code == 200
 
 
