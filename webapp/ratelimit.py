@@ -139,6 +139,26 @@ def returns_to_own_flow() -> bool:
 # -- installing ------------------------------------------------------------------------------
 
 
+class StorageErrorsInOneLine(logging.Filter):
+    """Flask-Limiter logs a storage failure with its whole traceback, on every limited request
+    while its Redis is down; one line per request says all there is to say."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            record.msg = "rate limit storage unavailable (%s); served without a limit"
+            record.args = (type(error).__name__,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_LIMITER_LOG = logging.getLogger("flask-limiter")
+if not any(isinstance(f, StorageErrorsInOneLine) for f in _LIMITER_LOG.filters):
+    _LIMITER_LOG.addFilter(StorageErrorsInOneLine())
+
+
 def storage_uri(config: Any) -> str:
     """``RATELIMIT_STORAGE_URI``, or the app's own ``REDIS_URL``, in the form ``limits`` reads."""
     uri = str(config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"])

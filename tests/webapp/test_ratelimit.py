@@ -293,7 +293,9 @@ def test_health_and_static_are_never_limited(make_app: AppFactory) -> None:
         assert client.get("/connect/slow-down?wait=5").status_code == 200
 
 
-def test_limiter_storage_down_fails_open(make_app: AppFactory) -> None:
+def test_limiter_storage_down_fails_open(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app = make_app(
         RATELIMIT_STORAGE_URI=dead,
@@ -307,6 +309,10 @@ def test_limiter_storage_down_fails_open(make_app: AppFactory) -> None:
     for _ in range(3):
         assert browser.submit(INCOMPLETE_ADDRESS).status == 422
     assert browser.submit(GB_ADDRESS).route == "provider_select"
+    # Said once per request, in one line: no traceback flooding the log during the outage.
+    said = [r for r in caplog.records if r.name == "flask-limiter"]
+    assert said and all(r.exc_info is None and r.levelname == "WARNING" for r in said)
+    assert all("storage unavailable (ConnectionError)" in r.getMessage() for r in said)
 
 
 def test_disabled_limits_are_not_installed(make_app: AppFactory) -> None:
