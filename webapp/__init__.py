@@ -89,7 +89,7 @@ def _register_context(app: Flask) -> None:
     from webapp.branding import brand_from_config
     from webapp.pages import init_templates
 
-    init_templates(app, sessions.flow_handle)
+    init_templates(app, sessions.flow_handle, sessions.cookieless_launch_code)
 
     @app.context_processor
     def flow_context() -> dict[str, Any]:

@@ -270,9 +270,12 @@ def respond(page: PageObject, *, after_post: bool = False, version: int | None =
         return unknown_route(route)
     session["page"] = page
     if after_post and not is_htmx():
-        # Post/redirect/get; the GET shows this cached page once instead of asking again.
+        # Post/redirect/get; the GET shows this cached page once instead of asking again. In a
+        # frame that gets no cookie the redirect carries a launch code: the GET has no other way
+        # to find this flow.
         session["fresh"] = True
-        return _personal(redirect(url_for("flow.show"), 303))
+        launch = sessions.cookieless_launch_code()
+        return _personal(redirect(url_for("flow.show", launch=launch), 303))
     return render_page(page, version=version)
 
 

@@ -220,6 +220,22 @@ def new_launch_code() -> str:
     return code
 
 
+def cookieless_launch_code() -> str | None:
+    """A launch code for a plain GET back into this flow, only for a browser that sends no
+    cookie (a frame that blocks them, with JavaScript off): such a GET (the list search, "clear
+    search") carries neither the flow header nor a form field, so its URL carries a single-use
+    code instead, never the token or the handle. A browser whose cookie works gets None, and
+    costs no Redis write."""
+    if not session or not session.get(FLOW_FIELD):
+        return None
+    if not getattr(session, "opened_without_cookie", False):
+        return None
+    try:
+        return new_launch_code()
+    except redis.RedisError:
+        return None  # the search then shows "can't find your tariff connection", as before
+
+
 def end_flow() -> None:
     """Forget the flow: delete the handle and the session (Flask-Session drops the cookie)."""
     handle = session.get(FLOW_FIELD)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+from urllib.parse import urlencode
+
 import redis
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import GB_ADDRESS, Browser
+from tests.webapp.conftest import GB_ADDRESS, Browser, Page
+from tests.webapp.test_flow_paths import DEMO_REF
+from webapp import results
 
 
 def _session_cookie(client: FlaskClient) -> str | None:
@@ -73,6 +79,56 @@ def test_flow_continues_without_cookies_through_the_htmx_header(client: FlaskCli
     )
     assert response.status_code == 200
     assert 'data-route="provider_select"' in response.get_data(as_text=True)
+
+
+def test_no_js_search_finds_the_flow_without_cookies(client: FlaskClient) -> None:
+    """A no-JS browser in a frame that blocks cookies: the list search is a plain GET, so the
+    form carries a single-use launch code, and each result page offers a fresh one."""
+    started = _started(client)
+    frame = client.application.test_client(use_cookies=False)  # no cookie is ever kept
+    browser = Browser(frame)
+    browser.page = started.page
+    page = browser.submit(GB_ADDRESS)  # the hidden flow field opens the session
+    assert page.route == "provider_select"
+    for query in ("Northwind", "Voltaic"):
+        search = next(form for form in page.forms if form.method.lower() == "get")
+        launch = search.value("launch")
+        assert launch, "the search form carries a launch code"
+        response = frame.get("/connect/flow?" + urlencode({"q": query, "launch": launch}))
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'data-route="provider_select"' in html
+        assert f'name="q" value="{query}"' in html and "cot_" not in html
+        assert frame.get("/connect/flow?launch=" + launch).status_code == 404  # used up
+        page = Page(response.status_code, "/connect/flow", html, dict(response.headers))
+    clear = re.search(r'href="(/connect/flow\?launch=[^"]+)"', page.html)
+    assert clear, "Clear search links back with a code of its own"
+    cleared = frame.get(unescape(clear.group(1))).get_data(as_text=True)
+    assert 'data-route="provider_select"' in cleared and 'name="q" value=""' in cleared
+
+
+def test_a_whole_no_js_flow_without_cookies(client: FlaskClient) -> None:
+    """Every step of a plain-form flow in a frame that never keeps a cookie: the posts find the
+    flow by their hidden field, and each post/redirect/get by the launch code it carries."""
+    started = _started(client)
+    browser = Browser(client.application.test_client(use_cookies=False))
+    browser.page = started.page
+    page = browser.submit(GB_ADDRESS)
+    assert page.route == "provider_select", page.text()[:300]
+    assert browser.provider("Northwind Energy").route == "tariff_select"
+    assert browser.tariff("Northwind Fixed 12M").route == "contract_term_capture"
+    assert browser.submit({"term": "none"}).route == "summary_fixed_confirm"
+    done = browser.action("SAVE")
+    assert done.status == 200 and done.url.startswith("/?connect=connected"), done.url
+    app = client.application
+    with app.app_context():
+        stored = results.get(app.extensions["connect_redis"], DEMO_REF)
+    assert stored is not None and stored.complete_action == "SAVE"
+
+
+def test_search_form_carries_no_launch_code_when_the_cookie_works(client: FlaskClient) -> None:
+    page = _started(client).submit(GB_ADDRESS)
+    search = next(form for form in page.forms if form.method.lower() == "get")
+    assert search.value("launch") is None
 
 
 def test_flow_handle_in_the_url_is_ignored(client: FlaskClient) -> None:

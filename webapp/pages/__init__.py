@@ -98,12 +98,18 @@ __all__ = [
 ]
 
 
-def init_templates(app: Flask, flow_handle: Callable[[], str | None]) -> None:
+def init_templates(
+    app: Flask,
+    flow_handle: Callable[[], str | None],
+    launch_code: Callable[[], str | None] = lambda: None,
+) -> None:
     """The globals the shared page partials need. They are globals rather than context because
     the partials are imported without context, so Jinja builds each module once instead of on
-    every render (which was a sixth of a step's rendering time)."""
+    every render (which was a sixth of a step's rendering time). ``launch_code`` gives a plain
+    GET link or form its way back into the flow when the browser sends no cookie."""
     app.jinja_env.globals.update(
         current_flow_handle=flow_handle,
+        cookieless_launch_code=launch_code,
         action_label=action_label,
         action_hint=action_hint,
     )
