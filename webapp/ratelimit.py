@@ -154,11 +154,6 @@ class StorageErrorsInOneLine(logging.Filter):
         return True
 
 
-_LIMITER_LOG = logging.getLogger("flask-limiter")
-if not any(isinstance(f, StorageErrorsInOneLine) for f in _LIMITER_LOG.filters):
-    _LIMITER_LOG.addFilter(StorageErrorsInOneLine())
-
-
 def storage_uri(config: Any) -> str:
     """``RATELIMIT_STORAGE_URI``, or the app's own ``REDIS_URL``, in the form ``limits`` reads."""
     uri = str(config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"])
@@ -208,8 +203,11 @@ def init_app(app: Flask) -> None:
             "socket_connect_timeout": STORAGE_TIMEOUT,
         },
     )
-    # Fail open: a storage error is logged and the request is served.
+    # Fail open: a storage error is logged (in one line) and the request is served.
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(f, StorageErrorsInOneLine) for f in limiter_log.filters):
+        limiter_log.addFilter(StorageErrorsInOneLine())
     # X-RateLimit-* headers would cost a Redis read on every limited response; a 429 carries
     # Retry-After, which is what a client needs.
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)

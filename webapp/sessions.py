@@ -222,10 +222,11 @@ def new_launch_code() -> str:
 
 def cookieless_launch_code() -> str | None:
     """A launch code for a plain GET back into this flow, only for a browser that sends no
-    cookie (a frame that blocks them, with JavaScript off): such a GET (the list search, "clear
-    search") carries neither the flow header nor a form field, so its URL carries a single-use
-    code instead, never the token or the handle. A browser whose cookie works gets None, and
-    costs no Redis write."""
+    cookie (a frame that blocks them): such a GET (the redirect after a plain form post, the
+    no-JS list search, "clear search") carries neither the flow header nor a form field, so its
+    URL carries a single-use code instead, never the token or the handle. With JavaScript the
+    search never submits and the code lapses unused after two minutes. A browser whose cookie
+    works gets None, and costs no Redis write."""
     if not session or not session.get(FLOW_FIELD):
         return None
     if not getattr(session, "opened_without_cookie", False):

@@ -252,9 +252,12 @@ class Ledger:
         ``release``, that lock is given up in the same round trip."""
         args = [fingerprint(page), str(page.get("route") or ""), "1" if stepped else "0"]
         if release is not None and release.held:
-            release.held = False
             keys = [self.key, release.key]
-            return int(_observe_and_release(self.client, keys, [*args, LEDGER_TTL, release.token]))
+            version = int(
+                _observe_and_release(self.client, keys, [*args, LEDGER_TTL, release.token])
+            )
+            release.held = False  # only now: had the script failed, the caller still releases
+            return version
         return int(_observe(self.client, [self.key], [*args, LEDGER_TTL]))
 
     def begin(self, page: Mapping[str, Any]) -> None:
