@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
@@ -28,8 +30,8 @@ import pytest
 import requests
 from flask import session
 
-from tests.conftest import free_port
-from tests.webapp.conftest import GB_ADDRESS, Page
+from tests.conftest import RedisServer, SandboxServer, free_port
+from tests.webapp.conftest import GB_ADDRESS, Browser, Page, app_config
 from tests.webapp.live_app import APP_DB, HttpBrowser, LiveRedis, LiveStack, connections_to
 from webapp import create_app, results
 
@@ -404,3 +406,45 @@ def test_the_stack_is_the_production_one(stack: LiveStack) -> None:
     info = stack.redis.client().info("persistence")
     assert info["aof_enabled"] == 1
     assert Path(stack.redis.workdir).exists() and stack.redis.aof_files()
+
+
+@contextmanager
+def redis_whose_connect_hangs() -> Iterator[str]:
+    """A port whose listen backlog is full: a new connection's SYN is dropped, so connecting
+    hangs (a Redis host gone from the network, not a stopped process that refuses)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):  # fills the backlog of one
+            yield f"redis://127.0.0.1:{port}/{APP_DB}"
+
+
+def test_redis_unreachable_answers_within_the_connect_timeout(
+    redis_server: RedisServer, sandbox: SandboxServer
+) -> None:
+    """The customer's session exists, then Redis's host stops answering SYNs: every request
+    that needs the session gets the 503 within the 2 s connect timeout, not a hung worker."""
+    healthy = create_app(app_config(redis_server, sandbox))
+    client = healthy.test_client()
+    browser = Browser(client)
+    browser.get("/")
+    page = browser.submit(button=("mode", "connect"))
+    assert page.route == "postal_address_capture"
+    form = page.form_with(names=("address_line1",))
+    with redis_whose_connect_hangs() as url:
+        cut_off = create_app(app_config(redis_server, sandbox, REDIS_URL=url)).test_client()
+        cut_off.set_cookie("fpconnect", client.get_cookie("fpconnect").value)
+        for method, data in (("GET", None), ("POST", {**dict(form.fields), **GB_ADDRESS})):
+            started = time.monotonic()
+            response = cut_off.open("/connect/flow", method=method, data=data)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503, response.get_data(as_text=True)[:300]
+            assert response.headers["Retry-After"].isdigit()
+            assert STORE_DOWN in unescape(response.get_data(as_text=True))
+            assert elapsed < 5, f"{method} took {elapsed:.1f} s"
+        started = time.monotonic()
+        assert cut_off.get("/healthz").status_code == 503
+        assert time.monotonic() - started < 5
+    # The session is untouched: the healthy app carries on with the same cookie.
+    assert browser.submit(GB_ADDRESS).route == "provider_select"
