@@ -224,27 +224,28 @@ def signed_start_url(app_server: AppServer) -> Callable[..., str]:
     return make
 
 
-@pytest.fixture
-def cookie_blocking_context(
-    playwright_driver: Playwright, app_server: AppServer, partner: PartnerSite
+def _framed_app_profile(
+    playwright_driver: Playwright,
+    app_server: AppServer,
+    partner: PartnerSite,
+    *,
+    block_scripts: bool = False,
 ) -> Iterator[BrowserContext]:
-    """A Chromium profile in which the app can keep no cookie while framed by the partner.
-
-    ``--test-third-party-cookie-phaseout`` makes Chromium block third-party cookies as when a user
-    turns them off, but Chromium still lets CHIPS (``Partitioned``) cookies through, which Safari
-    does not. A content-settings exception in the profile blocks every cookie of the app's origin
-    while it is embedded in the partner's site (the same app origin keeps cookies as a top-level
-    site), which is what Safari's default does to the frame. Tests prove the effect by checking
-    the Cookie headers the framed app was sent.
-    """
     profile = Path(tempfile.mkdtemp(prefix="e2e-chromium-"))
     (profile / "Default").mkdir()
-    pattern = f"{app_server.url},{partner.origin}"
+    exceptions: dict[str, dict] = {
+        "cookies": {f"{app_server.url},{partner.origin}": {"setting": 2}},
+    }
+    if block_scripts:
+        # Chromium keys script settings by the top-level site, so no script runs anywhere in
+        # the partner's tab, the app's frame included (the partner page for this is
+        # /embed-static, whose iframe is in its HTML).
+        exceptions["javascript"] = {f"{partner.origin},*": {"setting": 2}}
     prefs = {
         "profile": {
             "cookie_controls_mode": 1,
             "block_third_party_cookies": True,
-            "content_settings": {"exceptions": {"cookies": {pattern: {"setting": 2}}}},
+            "content_settings": {"exceptions": exceptions},
         }
     }
     (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
@@ -258,3 +259,27 @@ def cookie_blocking_context(
     context.set_default_timeout(15_000)
     yield context
     context.close()
+
+
+@pytest.fixture
+def cookie_blocking_context(
+    playwright_driver: Playwright, app_server: AppServer, partner: PartnerSite
+) -> Iterator[BrowserContext]:
+    """A Chromium profile in which the app can keep no cookie while framed by the partner.
+
+    ``--test-third-party-cookie-phaseout`` makes Chromium block third-party cookies as when a user
+    turns them off, but Chromium still lets CHIPS (``Partitioned``) cookies through, which Safari
+    does not. A content-settings exception in the profile blocks every cookie of the app's origin
+    while it is embedded in the partner's site (the same app origin keeps cookies as a top-level
+    site), which is what Safari's default does to the frame. Tests prove the effect by checking
+    the Cookie headers the framed app was sent.
+    """
+    yield from _framed_app_profile(playwright_driver, app_server, partner)
+
+
+@pytest.fixture
+def cookie_and_script_blocking_context(
+    playwright_driver: Playwright, app_server: AppServer, partner: PartnerSite
+) -> Iterator[BrowserContext]:
+    """The same, and no JavaScript in the partner's tab, the framed app included."""
+    yield from _framed_app_profile(playwright_driver, app_server, partner, block_scripts=True)

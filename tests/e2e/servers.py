@@ -9,11 +9,13 @@ cross-site frame, with the cookie and ``frame-ancestors`` rules of a real partne
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import os
 import subprocess
 import sys
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +26,32 @@ SECRET_KEY = "e2e-only-secret-key-0123456789abcdef0123456789abcdef"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves ``partner_site/``; no request logging, no caching between tests."""
+    """Serves ``partner_site/``; no request logging, no caching between tests. One page is made
+    here: ``/embed-static?src=…`` frames the start URL with a plain ``<iframe>`` in the HTML,
+    for a browser that runs no script at all (``embed.html`` builds its frame with partner.js).
+    """
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def do_GET(self) -> None:
+        parts = urllib.parse.urlsplit(self.path)
+        if parts.path != "/embed-static":
+            super().do_GET()
+            return
+        src = urllib.parse.parse_qs(parts.query).get("src", [""])[0]
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Partner test site (no script)</title></head><body>"
+            "<h1>Partner test site</h1>"
+            f'<iframe id="connect" title="Connect your tariff" src="{html.escape(src)}" '
+            'style="width:100%;height:900px;border:0"></iframe></body></html>'
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")

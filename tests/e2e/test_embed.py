@@ -335,3 +335,41 @@ def test_iframe_close_tells_the_partner(open_page, partner, start_url) -> None:
     expect(close.first, "the framed flow offers a way out").to_be_visible()
     close.first.click()
     wait_for_message(page, r"close|cancel")
+
+
+def test_a_no_js_browser_in_a_cookie_blocking_frame_completes_the_flow(
+    cookie_and_script_blocking_context, partner, app_server, start_url
+) -> None:
+    """Plain forms inside the partner's frame with no cookie and no script: the posts find the
+    flow by their hidden field, the redirects and the list search by a single-use launch code."""
+    context = cookie_and_script_blocking_context
+    app_requests: list[Request] = []
+    context.on(
+        "request", lambda r: app_requests.append(r) if r.url.startswith(app_server.url) else None
+    )
+    page = context.new_page()
+    start = start_url(origin=partner.origin, postal_address=LONDON)
+    page.goto(partner.url(f"embed-static?src={quote(start, safe='')}"))
+    handle = page.locator("iframe#connect").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    flow = Flow(frame)
+    flow.expect_route("provider_select")
+    assert not frame.evaluate("document.documentElement.classList.contains('js')"), (
+        "app.js ran: the frame was meant to have no script"
+    )
+    search = frame.locator("#page input[name=q]")
+    search.fill("north")
+    search.press("Enter")
+    frame.wait_for_url(re.compile(r"q=north"))
+    expect(frame.locator("#page button[name=provider_id]")).to_have_count(1)
+    complete_short_flow(flow)
+    frame.wait_for_url(re.compile(r"/connect/done"))
+    assert context.cookies(app_server.url) == [], context.cookies(app_server.url)
+    with_cookie = [r.url for r in app_requests if r.all_headers().get("cookie")]
+    assert with_cookie == [], f"the framed app was sent cookies: {with_cookie}"
+    posts = [r for r in app_requests if r.method == "POST"]
+    assert posts and all("hx-request" not in r.headers for r in posts)
+    later = [r.url for r in app_requests[1:] if "cot_" in r.url]
+    assert later == [], f"connect token in later URLs: {later}"
