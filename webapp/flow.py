@@ -228,7 +228,7 @@ def with_query(url: str, **params: str) -> str:
 
 def return_url_allowed(url: str | None) -> bool:
     """Only our own paths and the configured partner return URLs: never an open redirect."""
-    if not url:
+    if not isinstance(url, str) or not url:  # a signed start link's JSON may hold anything
         return False
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         # Browsers drop tabs and newlines from URLs: "/\t/evil.example" would become "//evil…".
