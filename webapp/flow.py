@@ -524,9 +524,9 @@ def step() -> Response:
     if not lock.acquire():
         return still_sending(page)
     try:
-        return take_step(token, page, flow_ledger, lock, locked_version)
+        return take_step(token, page, flow_ledger, lock, locked_version, posted_version)
     finally:
-        flow_ledger.release(lock)
+        lock.release()
 
 
 def take_step(
@@ -535,11 +535,11 @@ def take_step(
     flow_ledger: steps.Ledger,
     lock: steps.StepLock,
     locked_version: int,
+    posted_version: int | None,
 ) -> Response:
     """Under the lock for page ``locked_version``: check the form is for the current page,
     resolve an earlier ambiguous send, then send this one."""
     posted_route = request.form.get("route", "")
-    posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
     state = lock.state
     restored: PageObject | None = None
 

@@ -296,11 +296,6 @@ class Ledger:
         """
         return StepLock(self, f"{self.lock_key}:{version}")
 
-    @staticmethod
-    def release(lock: StepLock) -> None:
-        """Release if still ours; a lock that expired under us has nothing left to undo."""
-        lock.release()
-
 
 class StepLock:
     """``SET NX PX`` with a random owner token; won together with a read of the ledger."""
@@ -329,6 +324,8 @@ class StepLock:
             time.sleep(0.02)
 
     def release(self) -> None:
+        """Release if still ours (owner-only, so a lock that expired under us and went to
+        another request is left alone)."""
         if self.held:
             self.held = False
             _release(self.ledger.client, [self.key], [self.token])

@@ -248,7 +248,7 @@ def test_a_step_still_being_sent_elsewhere_is_not_sent_again(
     try:
         page = browser.submit(TYPED)
     finally:
-        ledger.release(elsewhere)
+        elsewhere.release()
     assert page.status == 200 and page.route == "postal_address_capture"
     assert "still being sent" in page.html
     assert page.form_with(names=("address_line1",)).value("address_line1") == TYPED["address_line1"]

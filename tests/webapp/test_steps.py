@@ -23,7 +23,7 @@ def test_the_lock_comes_with_the_ledger_as_it_was_when_won(redis_server: RedisSe
     ledger = fresh_ledger(redis_server)
     empty = ledger.lock(0)
     assert empty.acquire() and empty.state is None  # no record yet
-    ledger.release(empty)
+    empty.release()
 
     version = ledger.observe(PAGE)
     lock = ledger.lock(version)
@@ -31,7 +31,7 @@ def test_the_lock_comes_with_the_ledger_as_it_was_when_won(redis_server: RedisSe
     assert lock.state is not None
     assert (lock.state.version, lock.state.route) == (version, "postal_address_capture")
     assert lock.state.fp == steps.fingerprint(PAGE) and lock.state.pending is None
-    ledger.release(lock)
+    lock.release()
 
 
 def test_one_holder_per_page_and_only_the_owner_releases(redis_server: RedisServer) -> None:
@@ -43,9 +43,9 @@ def test_one_holder_per_page_and_only_the_owner_releases(redis_server: RedisServ
     second.release()  # not the owner: a no-op
     assert not ledger.lock(version).acquire(blocking=False)
     assert ledger.lock(version + 1).acquire(blocking=False)  # another page, another lock
-    ledger.release(first)
+    first.release()
     assert second.acquire(blocking=False)
-    ledger.release(second)
+    second.release()
 
 
 def test_recording_the_answer_gives_up_the_lock_in_the_same_step(redis_server: RedisServer) -> None:
@@ -59,7 +59,7 @@ def test_recording_the_answer_gives_up_the_lock_in_the_same_step(redis_server: R
     state = ledger.state()
     assert state is not None and state.route == "provider_select" and state.pending is None
     assert ledger.lock(version).acquire(blocking=False)  # free again
-    ledger.release(lock)  # already released: nothing happens
+    lock.release()  # already released: nothing happens
 
 
 def test_an_expired_lock_released_late_does_not_free_its_successor(
@@ -72,9 +72,9 @@ def test_an_expired_lock_released_late_does_not_free_its_successor(
     ledger.lock_ttl = 5.0
     successor = ledger.lock(1)
     assert successor.acquire()  # waited out the first one's 50 ms
-    ledger.release(slow)  # the first owner comes back late
+    slow.release()  # the first owner comes back late
     assert not ledger.lock(1).acquire(blocking=False)
-    ledger.release(successor)
+    successor.release()
 
 
 def test_scripts_survive_a_script_cache_flush(redis_server: RedisServer) -> None:
