@@ -1,6 +1,6 @@
 """Compressed responses (Brotli or gzip) without a proxy in front.
 
-Why our own ~100 lines rather than Flask-Compress 1.25 (installed, and used for nothing else):
+Why our own ~100 lines rather than Flask-Compress (1.25 was tried and dropped):
 Flask-Compress treats ``send_file`` responses as streams, so it would compress every static file
 on every request at the streaming level and drop its ``Content-Length``; its optional cache is
 keyed by a callback and rewritten on each hit. Static files are the biggest bytes we send and

@@ -20,6 +20,7 @@ from tests.conftest import RedisServer, SandboxServer, free_port
 from tests.webapp.conftest import APP_DB, GB_ADDRESS, Browser, Page, app_config
 from webapp import create_app
 from webapp.config import ConfigError
+from webapp.ratelimit import LIMIT_SETTINGS
 
 GENEROUS = "1000/minute"
 # A post the address page's own checks refuse (no street): a step that never calls upstream.
@@ -32,16 +33,7 @@ AppFactory = Callable[..., Flask]
 def make_app(redis_server: RedisServer, sandbox: SandboxServer) -> AppFactory:
     def make(**limits: Any) -> Flask:
         redis_server.client(APP_DB).flushdb()
-        settings = {
-            "RATELIMIT_STARTS_PER_IP": GENEROUS,
-            "RATELIMIT_STEPS_PER_IP": GENEROUS,
-            "RATELIMIT_STEPS_PER_FLOW": GENEROUS,
-            "RATELIMIT_POLLS_PER_IP": GENEROUS,
-            "RATELIMIT_POLLS_PER_FLOW": GENEROUS,
-            "RATELIMIT_VIEWS_PER_IP": GENEROUS,
-            "RATELIMIT_VIEWS_PER_FLOW": GENEROUS,
-            **limits,
-        }
+        settings = {**dict.fromkeys(LIMIT_SETTINGS, GENEROUS), **limits}
         return create_app(app_config(redis_server, sandbox, **settings))
 
     return make
@@ -269,20 +261,7 @@ def test_showing_the_flow_is_limited_per_client_address(make_app: AppFactory) ->
 
 
 def test_health_and_static_are_never_limited(make_app: AppFactory) -> None:
-    app = make_app(
-        **{
-            name: "1/minute"
-            for name in (
-                "RATELIMIT_STARTS_PER_IP",
-                "RATELIMIT_STEPS_PER_IP",
-                "RATELIMIT_STEPS_PER_FLOW",
-                "RATELIMIT_POLLS_PER_IP",
-                "RATELIMIT_POLLS_PER_FLOW",
-                "RATELIMIT_VIEWS_PER_IP",
-                "RATELIMIT_VIEWS_PER_FLOW",
-            )
-        }
-    )
+    app = make_app(**dict.fromkeys(LIMIT_SETTINGS, "1/minute"))
     client = customer(app)
     browser = start_demo_flow(client)
     static = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', browser.page.html).group(1)
