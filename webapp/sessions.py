@@ -9,9 +9,10 @@ filled here:
   therefore has a *flow handle*: a random id bound to the session in Redis with a short TTL, sent
   back by every htmx request (``X-Connect-Flow`` header) and every form (hidden ``flow`` field).
   When the cookie is missing, the session is opened from the handle, never from the URL.
-  The one navigation that cannot carry a header or a field, the redirect from an entry point to
-  the first page, carries a *launch code* instead: single use, valid for two minutes, useless
-  once the page has loaded.
+  A navigation that cannot carry a header or a field (the redirect from an entry point to the
+  first page, and for a browser without the cookie each plain-form redirect and no-JS search)
+  carries a *launch code* instead: single use, valid for two minutes, useless once the page has
+  loaded.
 
 The session stays tiny: the connect token, how the flow was entered, the last page object (so a
 failed step can re-render without calling upstream) and the flow handle. FlatPeak remains the
