@@ -12,7 +12,8 @@ Two targets, the same flows, the same customers and duration:
   tariff, contract term and SAVE as htmx requests (``HX-Request``, ``HX-Current-URL``,
   ``HX-Target``, ``X-CSRFToken`` and ``X-Connect-Flow`` from the page's ``hx-headers``, the
   form's fields including the hidden ones, the pressed button, the session cookie), follows the
-  ``HX-Redirect`` to the done page, and the driver checks the ids the app stored in Redis.
+  ``HX-Redirect`` to the callback, which exchanges the token and redirects to the done page,
+  and the driver checks the ids the app stored in Redis.
   Every request says ``Accept-Encoding: gzip, br`` and carries what a TLS-terminating load
   balancer adds: ``X-Forwarded-Proto: https``, ``X-Forwarded-Host`` and the customer's own
   ``X-Forwarded-For`` (a new address per flow: each flow is a new customer).
@@ -385,9 +386,10 @@ async def app_flow(
         raise FlowFailed(f"{route}: no SAVE button")
     response, _text = await browser.htmx_post("save", form, {"action": "SAVE"})
     target = response.headers.get("HX-Redirect", "")
-    if not target.split("?")[0].endswith("/connect/done"):
-        raise FlowFailed(f"SAVE answered HX-Redirect {target!r}, not the done page")
+    if not target.split("?")[0].endswith("/connect/callback") or "fp_cot" in target:
+        raise FlowFailed(f"SAVE answered HX-Redirect {target!r}, not our callback")
     parts = urlsplit(target)
+    # The callback exchanges the token and redirects to the done page.
     _response, page = await browser.navigate("done", parts.path + f"?{parts.query}")
     state = _FLOW_STATE.search(page)
     if not state or state.group(1) != "done" or 'data-outcome="connected"' not in page:

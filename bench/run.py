@@ -122,7 +122,8 @@ class Phase:
         """(5xx by kind and status, other unexpected statuses by kind and status)."""
         server, other = Counter(), Counter()
         for kind, status, _seconds in self.raw["requests"]:
-            expected = (200, 303) if kind in ("entry", "show") else (200,)
+            # Whole-page loads may redirect: the entry to the flow, the callback to the done page.
+            expected = (200, 303) if kind in ("entry", "show", "done") else (200,)
             if status >= 500:
                 server[f"{kind} {status}"] += 1
             elif status not in expected:

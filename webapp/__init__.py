@@ -7,31 +7,48 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import (
-    Flask,
-    Response,
-    current_app,
-    make_response,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_htmx import HTMX
+from flask import Flask, Response, current_app, make_response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp import (
+    assets,
+    branding,
+    completion,
+    compression,
+    demo,
+    entry,
+    extensions,
+    flow,
+    health,
+    i18n,
+    provider_login,
+    ratelimit,
+    security,
+    sessions,
+    templating,
+)
 from webapp import config as settings
-from webapp import i18n, ratelimit, security, sessions
-from webapp.flatpeak import FlatPeakClient
+from webapp.htmx import htmx, wants_fragment
+from webapp.links import show_url
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. ``config`` overrides the environment (tests point it at their sandbox)."""
+    """Build the app. ``config`` overrides the environment (tests point it at their sandbox).
+
+    The order below is the one place where order matters. Flask runs ``before_request`` hooks
+    in the order they are registered and ``after_request`` hooks in reverse:
+
+    * compression registers the first ``after_request`` hook, so it runs last and compresses
+      the final body (security headers, caching, immutable static files already set);
+    * sessions registers the first ``before_request`` hook: while Redis is down, a request
+      stops there, before CSRF (whose secret is in the session) or a view reads an empty one;
+    * CSRF (security) runs before the rate limits, so a forged post is refused, not counted.
+    """
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -45,61 +62,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUST_PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    client = redis.Redis.from_url(
-        app.config["REDIS_URL"],
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        health_check_interval=30,
-    )
-    app.extensions["connect_redis"] = client
-    app.extensions["flatpeak"] = FlatPeakClient.from_config(app.config, client)
-
-    sessions.init_app(app, client)
+    extensions.init_app(app)
+    compression.init_app(app)
+    sessions.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
-    HTMX(app)
-    _register_pages(app)
-    _register_blueprints(app)
-    ratelimit.init_app(app)  # after the blueprints: it wraps their views
-    _register_context(app)
+    htmx.init_app(app)
+    assets.init_app(app)
+    templating.init_app(app)
+    for blueprint in (
+        health.bp,
+        branding.bp,
+        demo.bp,
+        entry.bp,
+        flow.bp,
+        provider_login.bp,
+        completion.bp,
+    ):
+        app.register_blueprint(blueprint)
+    entry.register_cli(app)
+    ratelimit.init_app(app)
     _register_errors(app)
     return app
-
-
-def _register_pages(app: Flask) -> None:
-    from webapp import assets, branding, compression, formatting
-
-    assets.init_app(app)
-    compression.init_app(app)
-    formatting.init_app(app)
-    app.register_blueprint(branding.bp)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from webapp import demo, entry, flow, health
-
-    app.register_blueprint(health.bp)
-    app.register_blueprint(demo.bp)
-    app.register_blueprint(entry.bp)
-    app.register_blueprint(flow.bp)
-    entry.register_cli(app)
-
-
-def _register_context(app: Flask) -> None:
-    from webapp.branding import brand_from_config
-    from webapp.pages import init_templates
-
-    init_templates(app, sessions.flow_handle, sessions.cookieless_launch_code)
-
-    @app.context_processor
-    def flow_context() -> dict[str, Any]:
-        origins = app.config["PARTNER_ORIGINS"]
-        origin = session.get("embed_origin") if session else None
-        return {
-            "flow_handle": sessions.flow_handle(),
-            "embed_origin": origin if origin in origins else (origins[0] if origins else None),
-            "brand": brand_from_config(app.config),
-        }
 
 
 def _error_page(template: str, status: int) -> Response:
@@ -113,12 +97,10 @@ def _register_errors(app: Flask) -> None:
     def csrf_failed(error: CSRFError) -> Any:
         log.warning("CSRF check failed on %s: %s", request.path, error.description)
         response = _error_page("errors/csrf.html", 400)
-        if request.headers.get("HX-Request") == "true":
+        if wants_fragment():
             # htmx does not swap a 400, so the customer would only see "try again" forever.
             # Send the whole frame to the flow page instead: it shows the current step, or says
             # plainly that this browser's session has ended.
-            from webapp.flow import show_url
-
             response.headers["HX-Redirect"] = show_url()
         return response
 
@@ -126,9 +108,10 @@ def _register_errors(app: Flask) -> None:
     def too_large(error: HTTPException) -> Any:
         log.warning("request too large on %s", request.path)
         response = _error_page("errors/413.html", 413)
-        if request.headers.get("HX-Request") == "true":
-            # htmx does not swap a 413 either: send the frame to the current step.
-            response.headers["HX-Redirect"] = "/connect/flow"
+        if wants_fragment():
+            # htmx does not swap a 413 either: send the frame to the current step, the same way
+            # back as after a CSRF failure (with a launch code for a frame without cookies).
+            response.headers["HX-Redirect"] = show_url()
         return response
 
     @app.errorhandler(404)
@@ -171,7 +154,7 @@ def _store_down_page() -> Response:
     stays unswapped too and the next request (with the flow header) carries on."""
     if request.method in ("GET", "HEAD"):
         retry_url = request.path
-    elif request.blueprint == "flow":
+    elif request.blueprint in ("flow", "provider_login", "completion"):
         retry_url = url_for("flow.show")
     else:
         retry_url = url_for("demo.index")
@@ -184,7 +167,7 @@ def _store_down_page() -> Response:
     response.headers[OUTAGE_HEADER] = "session-store"
     cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
     if (
-        request.headers.get("HX-Request") == "true"
+        wants_fragment()
         and request.method in ("GET", "HEAD")
         and (cookie or not request.headers.get(sessions.FLOW_HEADER))
     ):

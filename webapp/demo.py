@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
 
 from webapp import results
+from webapp.completion import OUTCOMES
 from webapp.entry import begin_partner_flow
-from webapp.flow import store
+from webapp.extensions import redis_store
 
 bp = Blueprint("demo", __name__)
 
@@ -24,8 +25,8 @@ def index() -> Response:
         render_template(
             "demo/index.html",
             customer_ref=reference,
-            result=results.get(store(), reference),
-            outcome=outcome if outcome in ("connected", "pending", "disconnected") else None,
+            result=results.get(redis_store(), reference),
+            outcome=outcome if outcome in OUTCOMES else None,
         )
     )
     response.headers["Cache-Control"] = "no-store"
@@ -38,7 +39,7 @@ def start() -> Response:
     reference = current_app.config["DEMO_CUSTOMER_REF"]
     location_id = None
     if request.form.get("mode") == "manage":
-        stored = results.get(store(), reference)
+        stored = results.get(redis_store(), reference)
         location_id = stored.location_id if stored else None
     return begin_partner_flow(
         reference,

@@ -12,21 +12,16 @@ import logging
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, Response, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from webapp import results, sessions, tokens
+from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import FlatPeakError, mask
-from webapp.flow import (
-    _personal,
-    client,
-    entry,
-    render_view,
-    return_url_allowed,
-    store,
-    upstream_failed,
-    valid_token,
-)
+from webapp.flow_state import flow_state
+from webapp.htmx import personal
+from webapp.links import return_url_allowed, valid_token
+from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +77,11 @@ def begin_partner_flow(
     """Create a connect token for the partner's customer and start a flow on it."""
     config = current_app.config
     public = config["PUBLIC_URL"]
-    previous = results.get(store(), customer_ref)
+    previous = results.get(redis_store(), customer_ref)
     try:
-        created = client().create_token(
-            callback_uri=public + url_for("flow.callback"),
-            connect_web_uri=public + url_for("flow.provider_return"),
+        created = flatpeak().create_token(
+            callback_uri=public + url_for("completion.callback"),
+            connect_web_uri=public + url_for("provider_login.provider_return"),
             customer_reference_id=customer_ref,
             customer_id=previous.customer_id if previous else None,
             location_id=location_id,
@@ -103,14 +98,14 @@ def begin_partner_flow(
     }
     origin = _embed_origin(embed_origin)
     tokens.remember(
-        store(),
+        redis_store(),
         created.connect_token,
         {"entry": flow_entry, "embed_origin": origin, "state": "active"},
         ttl=created.expires_in,
     )
     launch = sessions.start_flow(created.connect_token, flow_entry, origin)
     log.info("partner flow started with token %s", mask(created.connect_token))
-    return _personal(redirect(url_for("flow.show", launch=launch), 303))
+    return personal(redirect(url_for("flow.show", launch=launch), 303))
 
 
 @bp.get("/start/<signed>")
@@ -121,10 +116,10 @@ def start(signed: str) -> Response:
     except SignatureExpired:
         return render_view("flow/link_expired.html", 410)
     except BadSignature:
-        return render_view("flow/invalid_link.html", 400)
+        return invalid_link()
     reference = payload.get("ref") if isinstance(payload, dict) else None
     if not isinstance(reference, str) or not reference:
-        return render_view("flow/invalid_link.html", 400)
+        return invalid_link()
     return begin_partner_flow(
         reference,
         return_url=payload.get("ret"),
@@ -136,15 +131,16 @@ def start(signed: str) -> Response:
 @bp.post("/start/again")
 def restart() -> Response:
     """ "Start again" on the expired page of a partner start: a new token, same customer."""
-    flow_entry = entry()
+    state = flow_state()
+    flow_entry = state.entry
     reference = flow_entry.get("customer_ref")
     if flow_entry.get("kind") != "partner" or not reference:
-        return render_view("flow/no_flow.html", 404)
+        return no_flow()
     return begin_partner_flow(
         reference,
         return_url=flow_entry.get("return_url"),
         location_id=flow_entry.get("location_id"),
-        embed_origin=session.get("embed_origin"),
+        embed_origin=state.embed_origin,
     )
 
 
@@ -153,19 +149,22 @@ def external() -> Response:
     """``/connect?fp_cot=…``: a token the partner's backend created, used once."""
     token = request.args.get("fp_cot", "")
     if not valid_token(token):
-        return render_view("flow/invalid_link.html", 400)
+        return invalid_link()
     origin = _embed_origin(request.args.get("origin"))
-    known = tokens.recall(store(), token)
+    known = tokens.recall(redis_store(), token)
     flow_entry = (known or {}).get("entry") or {"kind": "external"}
     if known is None:
         # Remember it (for a day, the usual token life) so the provider return and the callback
         # work even when this browser's cookie does not survive.
         tokens.remember(
-            store(), token, {"entry": flow_entry, "embed_origin": origin, "state": "active"}, 86400
+            redis_store(),
+            token,
+            {"entry": flow_entry, "embed_origin": origin, "state": "active"},
+            86400,
         )
     launch = sessions.start_flow(token, flow_entry, origin)
     log.info("external flow started with token %s", mask(token))
-    return _personal(redirect(url_for("flow.show", launch=launch), 303))
+    return personal(redirect(url_for("flow.show", launch=launch), 303))
 
 
 def register_cli(app: Flask) -> None:

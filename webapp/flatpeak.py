@@ -5,7 +5,7 @@ Design choices, each for a reason:
 * One pooled ``requests.Session`` per process, shared by every app and thread: a connection pool
   per request would pay a TCP (and TLS) handshake on every step. Requests are prepared on their
   own and handed to ``Session.send``, which skips the session's per-call merging of cookies,
-  headers and environment settings (a quarter of each call's CPU), and the session keeps no
+  headers and environment settings on every call, and the session keeps no
   cookies: one process serves every customer, so nothing an upstream sets may follow a call.
 * Every call has an explicit (connect, read) timeout; ``requests`` has none by default, and a hung
   upstream must never hang a worker.
@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -38,9 +38,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-log = logging.getLogger(__name__)
+from webapp.page import Page
 
-PageObject = dict[str, Any]
+log = logging.getLogger(__name__)
 
 # Refresh the bearer this long before FlatPeak says it expires, so no call races its expiry.
 BEARER_EXPIRY_MARGIN = 60
@@ -85,9 +85,6 @@ class ConnectError:
 
     code: str
     message: str = ""
-    type: str = "invalid_request"
-    request_id: str | None = None
-    status: int = 400
 
     @property
     def token_expired(self) -> bool:
@@ -116,11 +113,9 @@ class Exchange:
     customer_id: str | None
     location_id: str | None
     customer_reference_id: str | None
-    location_reference_id: str | None
     complete_action: str | None
     is_tariff_processed: bool
     live_mode: bool
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def mask(secret: str | None) -> str:
@@ -155,8 +150,7 @@ def http_session(pool_size: int = 10) -> requests.Session:
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
             session = requests.Session()
             # Proxy settings come from the environment once, per client (FlatPeakClient), not
-            # on every call: requests re-reads and re-parses os.environ per request otherwise,
-            # which was a tenth of the app's CPU per step under load.
+            # on every call: requests would otherwise re-read and re-parse os.environ per request.
             session.trust_env = False
             session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
             session.mount("http://", adapter)
@@ -399,11 +393,9 @@ class FlatPeakClient:
             customer_id=body.get("customer_id"),
             location_id=body.get("location_id"),
             customer_reference_id=body.get("customer_reference_id") or None,
-            location_reference_id=body.get("location_reference_id") or None,
             complete_action=body.get("complete_action") or None,
             is_tariff_processed=bool(body.get("is_tariff_processed")),
             live_mode=bool(body.get("live_mode")),
-            raw=body,
         )
 
     # -- Connect -----------------------------------------------------------------------------
@@ -415,7 +407,7 @@ class FlatPeakClient:
         *,
         data: Mapping[str, Any] | None = None,
         action: str | None = None,
-    ) -> PageObject | ConnectError:
+    ) -> Page | ConnectError:
         """POST one step to Connect: the next page object, or the error Connect answered."""
         body: dict[str, Any] = {"connect_token": connect_token, "route": route}
         if data is not None:
@@ -438,9 +430,6 @@ class FlatPeakClient:
             return ConnectError(
                 code=str(payload.get("code") or "unknown_error"),
                 message=str(payload.get("message") or ""),
-                type=str(payload.get("type") or "invalid_request"),
-                request_id=payload.get("request_id"),
-                status=response.status_code,
             )
         if response.status_code >= 500:
             raise UpstreamUnavailable(f"{what}: HTTP {response.status_code}")
@@ -452,9 +441,10 @@ class FlatPeakClient:
             or not isinstance(payload.get("actions", []), list | None)
         ):
             raise UpstreamBadResponse(f"{what}: not a page object")
-        return payload
+        # Cleaned once, here: everything downstream reads the page's typed fields.
+        return Page.from_connect(payload)
 
-    def restore(self, connect_token: str) -> PageObject | ConnectError:
+    def restore(self, connect_token: str) -> Page | ConnectError:
         """Start or resume the session: the current page. A pure read, so one retry is safe."""
         try:
             return self.submit(connect_token, "session_restore")

@@ -15,7 +15,6 @@ from typing import Any
 from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import Flask
 from flask_babel import get_locale
 
 from webapp.i18n import gettext as _
@@ -138,22 +137,3 @@ def country_name(code: Any) -> str:
     """ "GB" -> "United Kingdom" in the customer's language; an unknown code is shown as is."""
     text = str(code or "").strip().upper()
     return current_locale().territories.get(text, text)
-
-
-def init_app(app: Flask) -> None:
-    """Register the filters and globals every template may use."""
-    app.jinja_env.filters.update(
-        rate=format_rate,
-        display_rate=format_display_rate,
-        money=format_money,
-        number=format_number,
-        percent=format_percent,
-        date=format_date,
-        time_of_day=format_time_of_day,
-    )
-    app.jinja_env.globals.update(
-        html_lang=html_lang,
-        country_name=country_name,
-        rate_unit=rate_unit,
-        time_range=format_time_range,
-    )

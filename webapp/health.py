@@ -8,7 +8,9 @@ Redis client's 2 s timeout even when Redis accepts connections and then says not
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
+
+from webapp.extensions import redis_store
 
 bp = Blueprint("health", __name__)
 
@@ -16,7 +18,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     try:
-        current_app.extensions["connect_redis"].ping()
+        redis_store().ping()
     except redis.RedisError:
         response = jsonify(status="unavailable", redis="down")
         response.status_code = 503

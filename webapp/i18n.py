@@ -34,10 +34,10 @@ def select_locale() -> str:
 def translations() -> support.NullTranslations:
     """The request's catalogue, looked up once per request.
 
-    Flask-Babel looks it up again for every string, a dozen context-local reads each time; a
-    step's page has a few hundred strings, so that was a tenth of the app's CPU per step. The
-    cache lives on ``g`` (one per request); code that switches locale mid-request
-    (``flask_babel.force_locale``, not used here) would have to drop it.
+    Flask-Babel looks it up again for every string, a dozen context-local reads each time, and a
+    step's page has a few hundred strings. The cache lives on ``g`` (one per request); code
+    that switches locale mid-request (``flask_babel.force_locale``, not used here) would have
+    to drop it.
     """
     if not has_app_context():
         return support.NullTranslations()

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import math
 import time
@@ -66,17 +65,21 @@ from flask import (
     make_response,
     render_template,
     request,
-    session,
     url_for,
 )
+from flask_htmx import make_response as htmx_response
 from flask_limiter import Limiter, RateLimitExceeded
 from jinja2_fragments.flask import render_block
 from limits import parse_many
 
+from webapp import completion, demo, entry, flow, provider_login
 from webapp.config import ConfigError
-from webapp.flow import is_htmx, render_page, same_token, show_url, typed_values
+from webapp.flow_state import flow_state
+from webapp.htmx import wants_fragment
 from webapp.i18n import ngettext
+from webapp.links import same_token, show_url
 from webapp.pages import FORM_ERROR
+from webapp.screens import render_page, typed_values
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,8 @@ bp = Blueprint("ratelimit", __name__)
 
 # The views each limit covers, by endpoint.
 STARTS = ("entry.start", "entry.external", "entry.restart", "demo.start")
-RETURNS = ("flow.provider_return", "flow.callback")  # a start only when they adopt a flow
+# A start only when they adopt a flow.
+RETURNS = ("provider_login.provider_return", "completion.callback")
 STEPS = ("flow.step",)
 POLLS = ("flow.provider_wait",)
 VIEWS = ("flow.show",)
@@ -123,7 +127,7 @@ def client_key() -> str:
 
 def flow_key() -> str:
     """The flow this request belongs to, by a hash of its connect token; no flow: the client."""
-    token = session.get("token") if session else None
+    token = flow_state().token
     if not token:
         return client_key()
     digest = hashlib.sha256(b"ratelimit\0" + str(token).encode()).hexdigest()
@@ -131,9 +135,11 @@ def flow_key() -> str:
 
 
 def returns_to_own_flow() -> bool:
-    """The provider return or callback of the flow this browser's session already holds: no
-    flow is being started or adopted, so it does not count as a start."""
-    return same_token(session.get("token") if session else None, request.args.get("fp_cot"))
+    """The provider return or callback of the flow this browser's session already holds (or a
+    callback without a token, which only ever finishes that flow): no flow is being started or
+    adopted, so it does not count as a start."""
+    token = request.args.get("fp_cot")
+    return token is None or same_token(flow_state().token, token)
 
 
 # -- installing ------------------------------------------------------------------------------
@@ -173,22 +179,30 @@ def check_limits(config: Any) -> None:
             raise ConfigError(f"{name} must be a rate such as '30/minute', not {config[name]!r}.")
 
 
-def _wrap(app: Flask, endpoints: tuple[str, ...], *limits: Callable[[Any], Any]) -> None:
-    """Decorate views the blueprints already registered, so flow.py and entry.py carry no
-    rate-limit plumbing. The wrappers keep the views' names, which Flask-Limiter keys on."""
-    for endpoint in endpoints:
-        view = app.view_functions[endpoint]
-        for limit in limits:
-            view = limit(view)
-        app.view_functions[endpoint] = view
-
-
 def _setting(name: str) -> Callable[[], str]:
     return lambda: str(current_app.config[name])
 
 
+def _only(
+    endpoints: tuple[str, ...], unless: Callable[[], bool] | None = None
+) -> Callable[[], bool]:
+    """``exempt_when`` for a blueprint-wide limit that counts only ``endpoints``."""
+
+    def exempt() -> bool:
+        return request.endpoint not in endpoints or (unless is not None and unless())
+
+    return exempt
+
+
 def init_app(app: Flask) -> None:
-    """Install the limits on the registered views (call after the blueprints)."""
+    """Install the limits: one Limiter per app, whose limits are attached to blueprints.
+
+    Flask-Limiter keeps its storage and settings on the Limiter instance, and the app factory
+    makes one per app, so its view decorators (bound to one module-level instance) do not fit;
+    blueprint limits are its per-instance way to limit views, checked in its own
+    ``before_request`` hook. Each limit names the endpoints it counts (``exempt_when``) and
+    has a scope of its own, so each is one counter, as its setting describes.
+    """
     app.register_blueprint(bp)
     config = app.config
     check_limits(config)
@@ -215,30 +229,24 @@ def init_app(app: Flask) -> None:
     app.extensions["connect_limiter"] = limiter
 
     starts = _setting("RATELIMIT_STARTS_PER_IP")
-    _wrap(app, STARTS, limiter.shared_limit(starts, scope="starts"))
-    _wrap(
-        app,
-        RETURNS,
-        limiter.shared_limit(starts, scope="starts", exempt_when=returns_to_own_flow),
-    )
-    _wrap(
-        app,
-        STEPS,
-        limiter.limit(_setting("RATELIMIT_STEPS_PER_IP"), scope="ip"),
-        limiter.limit(_setting("RATELIMIT_STEPS_PER_FLOW"), key_func=flow_key, scope="flow"),
-    )
-    _wrap(
-        app,
-        POLLS,
-        limiter.limit(_setting("RATELIMIT_POLLS_PER_IP"), scope="ip"),
-        limiter.limit(_setting("RATELIMIT_POLLS_PER_FLOW"), key_func=flow_key, scope="flow"),
-    )
-    _wrap(
-        app,
-        VIEWS,
-        limiter.limit(_setting("RATELIMIT_VIEWS_PER_IP"), scope="ip"),
-        limiter.limit(_setting("RATELIMIT_VIEWS_PER_FLOW"), key_func=flow_key, scope="flow"),
-    )
+    for blueprint in (entry.bp, demo.bp):
+        limiter.shared_limit(starts, scope="starts", exempt_when=_only(STARTS))(blueprint)
+    for blueprint in (completion.bp, provider_login.bp):
+        exempt = _only(RETURNS, unless=returns_to_own_flow)
+        limiter.shared_limit(starts, scope="starts", exempt_when=exempt)(blueprint)
+    for endpoints, group in ((STEPS, "STEPS"), (POLLS, "POLLS"), (VIEWS, "VIEWS")):
+        name = group.lower()
+        limiter.shared_limit(
+            _setting(f"RATELIMIT_{group}_PER_IP"),
+            scope=f"{name}-ip",
+            exempt_when=_only(endpoints),
+        )(flow.bp)
+        limiter.shared_limit(
+            _setting(f"RATELIMIT_{group}_PER_FLOW"),
+            scope=f"{name}-flow",
+            key_func=flow_key,
+            exempt_when=_only(endpoints),
+        )(flow.bp)
     app.register_error_handler(RateLimitExceeded, rate_limited)
 
 
@@ -271,8 +279,8 @@ def _step_page_again(seconds: int) -> Response | None:
     """A plain step post: the same page again, with what was typed and the notice on top."""
     if request.endpoint != "flow.step":
         return None
-    page = session.get("page") if session else None
-    if not isinstance(page, dict) or page.get("route") != request.form.get("route"):
+    page = flow_state().page
+    if page is None or page.route != request.form.get("route"):
         return None
     try:
         return render_page(
@@ -286,21 +294,19 @@ def _step_page_again(seconds: int) -> Response | None:
 def rate_limited(error: RateLimitExceeded) -> Response:
     seconds = retry_after(error)
     log.info("rate limit %s hit on %s", error.limit.limit, request.endpoint)
-    if is_htmx():
+    if wants_fragment():
         # htmx leaves a 429 unswapped (base.html's htmx-config) and a redirect would lose what
         # the customer typed. HX-Location makes htmx fetch the notice and put it at the top of
         # the page, leaving the form alone; app.js focuses it (an error summary) and scrolls up.
-        response = make_response(notice_block(seconds), 429)
-        response.headers["HX-Location"] = json.dumps(
-            {
-                "path": url_for("ratelimit.notice", wait=seconds),
-                "target": "#page",
-                "swap": "afterbegin",
-                "push": "false",
-            }
-        )
+        location = {
+            "path": url_for("ratelimit.notice", wait=seconds),
+            "target": "#page",
+            "swap": "afterbegin",
+            "push": "false",
+        }
+        response = htmx_response(notice_block(seconds), 429, location=location)
     else:
-        has_flow = bool(session.get("token")) if session else False
+        has_flow = flow_state().token is not None
         response = _step_page_again(seconds) or make_response(
             render_template(
                 "errors/429.html",
@@ -328,7 +334,6 @@ def notice() -> Response:
     """The notice an htmx request that hit a limit loads into its page. Never limited itself:
     it renders a sentence and touches neither Redis (beyond the session) nor FlatPeak."""
     seconds = min(max(request.args.get("wait", default=60, type=int) or 60, 1), 3600)
-    response = make_response(notice_block(seconds))
+    response = htmx_response(notice_block(seconds), push_url=False)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["HX-Push-Url"] = "false"
     return response

@@ -38,15 +38,15 @@ from flask_session.base import ServerSideSession
 from flask_session.redis import RedisSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.extensions import REDIS_KEY
+from webapp.flow_state import FlowState, flow_state
+
 FLOW_HEADER = "X-Connect-Flow"
 FLOW_FIELD = "flow"
 LAUNCH_PARAM = "launch"
 
 _FLOW_PREFIX = "connect:flow:"
 _LAUNCH_PREFIX = "connect:launch:"
-# Session keys owned by this module and the flow; everything else (e.g. the CSRF secret) is kept
-# across a session id regeneration.
-FLOW_KEYS = ("token", "entry", "page", "fresh", FLOW_FIELD, "embed_origin", "framed")
 # Endpoints that never read the session, so they keep answering while Redis is down: the
 # stylesheet of the "temporarily unavailable" page, and the health check that reports the outage.
 SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz"})
@@ -84,7 +84,14 @@ def _is_handle(value: str | None) -> bool:
 
 
 class FlowSessionInterface(RedisSessionInterface):
-    """Flask-Session's Redis interface plus Partitioned cookies and the flow-handle fallback."""
+    """Flask-Session's Redis interface plus Partitioned cookies and the flow-handle fallback.
+
+    It overrides three of Flask-Session's underscore methods (``_retrieve_session_data``,
+    ``_get_store_id`` and ``_generate_sid`` are called, ``_upsert_session`` is replaced) because
+    the library has no public way to open a session by an id other than the cookie's or to write
+    a second key in the same round trip; ``flask-session`` is pinned to an exact version in
+    pyproject.toml, and the session tests exercise every override.
+    """
 
     def _load(self, sid: str) -> ServerSideSession | None:
         data = self._retrieve_session_data(self._get_store_id(sid))
@@ -139,7 +146,7 @@ class FlowSessionInterface(RedisSessionInterface):
         for sid in (self._sid_for(_FLOW_PREFIX, handle), launch_sid):
             if sid:
                 restored = self._load(sid)
-                if restored is not None and restored.get(FLOW_FIELD):
+                if restored is not None and FlowState(restored).handle:
                     restored.opened_without_cookie = True  # type: ignore[attr-defined]
                     return restored
         return opened
@@ -149,7 +156,7 @@ class FlowSessionInterface(RedisSessionInterface):
     ) -> None:
         """Write the session, and renew its flow handle in the same round trip: the handle
         lives exactly as long as the session it opens."""
-        handle = session.get(FLOW_FIELD)
+        handle = FlowState(session).handle
         pipe = self.client.pipeline(transaction=False)
         pipe.set(store_id, self.serializer.encode(session), ex=session_lifetime)
         if handle:
@@ -188,23 +195,19 @@ def _interface() -> FlowSessionInterface:
 
 
 def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | None = None) -> str:
-    """Bind a new flow to this browser: new session id (against fixation), new handle.
+    """Bind a new flow to this browser: new session id (against fixation), new handle, and
+    nothing kept from the flow before (see :class:`~webapp.flow_state.FlowState`).
 
     Returns a launch code for the redirect to the first page.
     """
     interface = _interface()
-    old_handle = session.get(FLOW_FIELD)
-    if old_handle:
-        interface.client.delete(_FLOW_PREFIX + old_handle)
-    for key in FLOW_KEYS:
-        session.pop(key, None)
+    state = flow_state()
+    if state.handle:
+        interface.client.delete(_FLOW_PREFIX + state.handle)
+    state.reset()
     interface.regenerate(session)  # type: ignore[arg-type]
     session.permanent = True
-    session["token"] = connect_token
-    session["entry"] = dict(entry)
-    session[FLOW_FIELD] = secrets.token_urlsafe(24)
-    if embed_origin:
-        session["embed_origin"] = embed_origin
+    state.begin(connect_token, entry, secrets.token_urlsafe(24), embed_origin)
     return new_launch_code()
 
 
@@ -228,7 +231,7 @@ def cookieless_launch_code() -> str | None:
     URL carries a single-use code instead, never the token or the handle. With JavaScript the
     search never submits and the code lapses unused after two minutes. A browser whose cookie
     works gets None, and costs no Redis write."""
-    if not session or not session.get(FLOW_FIELD):
+    if not session or not flow_state().handle:
         return None
     if not getattr(session, "opened_without_cookie", False):
         return None
@@ -240,7 +243,7 @@ def cookieless_launch_code() -> str | None:
 
 def end_flow() -> None:
     """Forget the flow: delete the handle and the session (Flask-Session drops the cookie)."""
-    handle = session.get(FLOW_FIELD)
+    handle = flow_state().handle
     if handle:
         _interface().client.delete(_FLOW_PREFIX + handle)
     # An empty, modified session makes Flask-Session delete the Redis key and the cookie.
@@ -249,16 +252,17 @@ def end_flow() -> None:
 
 
 def flow_handle() -> str | None:
-    return session.get(FLOW_FIELD) if session else None
+    return flow_state().handle if session else None
 
 
-def init_app(app: Flask, client: redis.Redis) -> None:
+def init_app(app: Flask) -> None:
     app.session_interface = FlowSessionInterface(
         app,
-        client=client,
+        client=app.extensions[REDIS_KEY],
         key_prefix=app.config["SESSION_KEY_PREFIX"],
         permanent=app.config["SESSION_PERMANENT"],
         serialization_format=app.config["SESSION_SERIALIZATION_FORMAT"],
     )
-    # First in line: hooks registered later (CSRF, rate limits) are appended after it.
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_while_store_down)
+    # create_app installs this module before CSRF and the rate limits, so this hook runs
+    # before theirs (Flask runs before_request hooks in the order they were registered).
+    app.before_request(_refuse_while_store_down)

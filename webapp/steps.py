@@ -17,8 +17,8 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   so of N posts racing each other from one page exactly one is sent; the others wait (bounded by
   the read timeout plus a second), find the version moved on, and resolve as above. The page a
   form names is the lock it takes, so every copy of one form meets at the same lock.
-* ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint, the
-  route and when) and cleared once Connect's answer is known. It is left in place when the answer
+* ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint)
+  and cleared once Connect's answer is known. It is left in place when the answer
   is ambiguous: a read timeout, a connection dropped after the request went out, a 5xx, a body
   that is not JSON. It also survives a worker killed mid-request. The next POST from that page
   first asks Connect where the flow is: if Connect has moved on from the pending page, the choice
@@ -48,7 +48,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,8 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from webapp import tokens
-from webapp.flatpeak import FlatPeakError, UpstreamTimeout
+from webapp.flatpeak import ConnectError, FlatPeakError, UpstreamTimeout
+from webapp.page import Page
 
 VERSION_FIELD = "version"
 LEDGER_PREFIX = "connect:steps:"
@@ -65,10 +66,11 @@ LOCK_PREFIX = "connect:steplock:"
 # As long as a connect token usually lives (a day); every write renews it.
 LEDGER_TTL = 86400
 
-# Move the version on when the page differs, or after an accepted step whose note is still
-# pending (an identical page answered; a reader who saw the new page first has already moved it
-# and cleared the note), remember the page, and clear the note: one atomic step, so two
-# observers of one change cannot both move it.
+# Record a page Connect answered: move the version on when the page differs, or after an
+# accepted step whose note is still pending (an identical page answered; a reader who saw the
+# new page first has already moved it and cleared the note), remember the page, and clear the
+# note: one atomic step, so two observers of one change cannot both move it. With a second key
+# (a step lock) and its owner token, that lock is given up in the same round trip.
 _OBSERVE = """
 local fp = redis.call('HGET', KEYS[1], 'fp')
 local stepped = ARGV[3] == '1' and redis.call('HEXISTS', KEYS[1], 'pending') == 1
@@ -81,9 +83,11 @@ else
   version = tonumber(redis.call('HGET', KEYS[1], 'version'))
 end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[5] then
+  redis.call('DEL', KEYS[2])
+end
 return version
 """
-
 
 # Take the lock and read the ledger in one round trip: the state a step is checked against is
 # the one current when the lock was won.
@@ -101,42 +105,13 @@ end
 return 0
 """
 
-# Record the answer to a step and give up its lock together (the common end of every step).
-_OBSERVE_AND_RELEASE = (
-    _OBSERVE.replace("return version", "")
-    + """
-if redis.call('GET', KEYS[2]) == ARGV[5] then
-  redis.call('DEL', KEYS[2])
-end
-return version
-"""
-)
 
-
-class _Script:
-    """A Lua script run by its SHA (EVALSHA), loaded on first use by any worker (EVAL)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-
-    def __call__(self, client: redis.Redis, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
-            return client.eval(self.source, len(keys), *keys, *args)
-
-
-_observe = _Script(_OBSERVE)
-_acquire = _Script(_ACQUIRE)
-_release = _Script(_RELEASE)
-_observe_and_release = _Script(_OBSERVE_AND_RELEASE)
-
-
-def fingerprint(page: Mapping[str, Any] | None) -> str:
-    """What makes two page objects the same page: route, data and actions (not the token)."""
-    page = page or {}
-    body = {"route": page.get("route"), "data": page.get("data"), "actions": page.get("actions")}
+def fingerprint(page: Page | None) -> str:
+    """What makes two page objects the same page: route, data and actions."""
+    if page is None:
+        body: dict[str, Any] = {"route": None, "data": None, "actions": None}
+    else:
+        body = {"route": page.route, "data": page.data, "actions": list(page.actions)}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -183,12 +158,10 @@ def _never_connected(error: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class Pending:
-    """A step sent (or being sent) from the page with fingerprint ``fp``, outcome unknown."""
+    """A step sent (or being sent) from the page with fingerprint ``fp``, outcome unknown
+    (``fp`` is empty for a note that could not be read: it counts as one from this page)."""
 
     fp: str
-    route: str
-    since: float
-    state: str  # "sending" (write-ahead) or "unknown" (failed ambiguously)
 
 
 @dataclass(frozen=True)
@@ -216,6 +189,10 @@ class Ledger:
         self.lock_key = LOCK_PREFIX + digest
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
+        # redis-py runs each by its SHA and loads it on a NOSCRIPT answer (a flushed cache).
+        self.observe_script = client.register_script(_OBSERVE)
+        self.acquire_script = client.register_script(_ACQUIRE)
+        self.release_script = client.register_script(_RELEASE)
 
     @classmethod
     def for_flow(cls, client: redis.Redis, connect_token: str, config: Mapping[str, Any]) -> Ledger:
@@ -235,7 +212,7 @@ class Ledger:
     def state(self) -> State | None:
         return _state(self.client.hgetall(self.key))
 
-    def version_of(self, page: Mapping[str, Any] | None) -> int | None:
+    def version_of(self, page: Page | None) -> int | None:
         """The current version, if ``page`` is the page the ledger last saw (else None: a form
         rendered without a version is checked against the session's page instead)."""
         state = self.state()
@@ -245,42 +222,35 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def observe(
-        self, page: Mapping[str, Any], *, stepped: bool = False, release: StepLock | None = None
-    ) -> int:
+    def observe(self, page: Page, *, stepped: bool = False, release: StepLock | None = None) -> int:
         """Record a page object Connect answered; ``stepped`` after an accepted step. With
         ``release``, that lock is given up in the same round trip."""
-        args = [fingerprint(page), str(page.get("route") or ""), "1" if stepped else "0"]
+        keys = [self.key]
+        args: list[Any] = [fingerprint(page), page.route, "1" if stepped else "0", LEDGER_TTL]
         if release is not None and release.held:
-            keys = [self.key, release.key]
-            version = int(
-                _observe_and_release(self.client, keys, [*args, LEDGER_TTL, release.token])
-            )
+            keys.append(release.key)
+            args.append(release.token)
+        version = int(self.observe_script(keys=keys, args=args))
+        if release is not None:
             release.held = False  # only now: had the script failed, the caller still releases
-            return version
-        return int(_observe(self.client, [self.key], [*args, LEDGER_TTL]))
+        return version
 
-    def begin(self, page: Mapping[str, Any]) -> None:
+    def begin(self, page: Page) -> None:
         """Write-ahead: a step from ``page`` is about to be sent."""
-        self._set_pending(page, "sending")
+        self._set_pending(page)
 
-    def unknown(self, page: Mapping[str, Any]) -> None:
-        """The step from ``page`` failed in a way that may have reached Connect."""
-        self._set_pending(page, "unknown")
+    def unknown(self, page: Page) -> None:
+        """The step from ``page`` failed in a way that may have reached Connect: the note stays
+        (rewritten, so it outlives the ledger's TTL like any other write)."""
+        self._set_pending(page)
 
     def settle(self) -> None:
         """Connect's answer is known (and did not move the flow): nothing is pending."""
         self.client.hdel(self.key, "pending")
 
-    def _set_pending(self, page: Mapping[str, Any], state: str) -> None:
-        note = {
-            "fp": fingerprint(page),
-            "route": str(page.get("route") or ""),
-            "since": time.time(),
-            "state": state,
-        }
+    def _set_pending(self, page: Page) -> None:
         pipe = self.client.pipeline()
-        pipe.hset(self.key, "pending", json.dumps(note))
+        pipe.hset(self.key, "pending", json.dumps({"fp": fingerprint(page)}))
         pipe.expire(self.key, LEDGER_TTL)
         pipe.execute()
 
@@ -314,7 +284,7 @@ class StepLock:
         deadline = time.monotonic() + (ledger.lock_wait if blocking else 0.0)
         ttl_ms = int(ledger.lock_ttl * 1000)
         while True:
-            raw = _acquire(ledger.client, [self.key, ledger.key], [self.token, ttl_ms])
+            raw = ledger.acquire_script(keys=[self.key, ledger.key], args=[self.token, ttl_ms])
             if raw is not None:
                 self.held = True
                 self.state = _state(_pairs(raw))
@@ -328,7 +298,7 @@ class StepLock:
         another request is left alone)."""
         if self.held:
             self.held = False
-            _release(self.ledger.client, [self.key], [self.token])
+            self.ledger.release_script(keys=[self.key], args=[self.token])
 
 
 def _pairs(flat: list[Any]) -> dict[Any, Any]:
@@ -360,13 +330,100 @@ def _pending(raw: str | None) -> Pending | None:
     if not raw:
         return None
     try:
-        note = json.loads(raw)
-        return Pending(
-            fp=str(note["fp"]),
-            route=str(note.get("route") or ""),
-            since=float(note.get("since") or 0),
-            state=str(note.get("state") or "unknown"),
-        )
+        return Pending(fp=str(json.loads(raw)["fp"]))
     except (ValueError, KeyError, TypeError):
         # An unreadable note is treated as ambiguous: resolve with session_restore.
-        return Pending(fp="", route="", since=0.0, state="unknown")
+        return Pending(fp="")
+
+
+# -- deciding a step ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proceed:
+    """Send the customer's step from ``page``."""
+
+    page: Page
+    #: The page's version; None when the ledger had no record: the caller records ``page``.
+    version: int | None
+    #: A pending note from this page turned out not to have landed: the caller clears it.
+    settle: bool = False
+
+
+@dataclass(frozen=True)
+class Current:
+    """Send nothing; show Connect's current ``page``. ``landed``: an earlier send from the
+    posted page reached Connect, so this page is that step's answer."""
+
+    page: Page
+    landed: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Connect refused even to say where the flow is (expired, completed, unknown token)."""
+
+    error: ConnectError
+
+
+Decision = Proceed | Current | Refused
+
+
+def decide(
+    state: State | None,
+    *,
+    locked_version: int,
+    posted_version: int | None,
+    posted_route: str,
+    cached: Page,
+    ask: Callable[[], Page | ConnectError],
+) -> Decision:
+    """Whether a posted step form may be sent, from what the step lock found.
+
+    ``state`` is the ledger as the lock for page ``locked_version`` found it; ``posted_version``
+    and ``posted_route`` are what the form carried (a form rendered without a version has
+    None), ``cached`` is the page the session last showed, and ``ask`` asks Connect for the
+    flow's current page (``session_restore``), called only when the answer depends on it.
+    A failure to ask (:class:`~webapp.flatpeak.FlatPeakError`) propagates: nothing was decided.
+    """
+    asked: Page | None = None
+
+    def current(answer: Page | ConnectError, landed: bool = False) -> Current | Refused:
+        return Refused(answer) if isinstance(answer, ConnectError) else Current(answer, landed)
+
+    if state is None:
+        # No record (Redis lost it, or it expired): Connect says where the flow is, and the
+        # form counts only if it is for exactly that page.
+        answer = ask()
+        if isinstance(answer, ConnectError):
+            return Refused(answer)
+        if answer.route != posted_route or fingerprint(answer) != fingerprint(cached):
+            return Current(answer)
+        return Proceed(answer, None)
+    if state.version != locked_version:
+        # A form for a page the flow has left, or the flow moved on while this request waited
+        # for the lock.
+        return current(ask())
+    if posted_version is not None:
+        on_current_page = posted_version == state.version and posted_route == state.route
+    else:
+        # A form rendered without a version: the page this session last showed stands in.
+        on_current_page = posted_route == cached.route and fingerprint(cached) == state.fp
+    if not on_current_page:
+        return current(ask())
+    page = cached
+    if fingerprint(cached) != state.fp:
+        # Another request of this session recorded the page first; use Connect's copy.
+        answer = ask()
+        if isinstance(answer, ConnectError) or fingerprint(answer) != state.fp:
+            return current(answer)
+        page = asked = answer
+    if state.pending is not None and state.pending.fp in (state.fp, ""):
+        # The last send from this page may have landed: Connect decides, nothing is resent.
+        answer = asked if asked is not None else ask()
+        if isinstance(answer, ConnectError):
+            return Refused(answer)
+        if fingerprint(answer) != state.fp:
+            return Current(answer, landed=True)
+        return Proceed(answer, state.version, settle=True)
+    return Proceed(page, state.version)

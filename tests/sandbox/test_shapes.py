@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import start_sandbox, stop
+from tests.protocol import ZERO_ROUTES
 from tests.sandbox.conftest import GB_ADDRESS, HEARTH, NORTHWIND, TIDAL, VOLTAIC, Connect
 
 REFERENCE = json.loads(
@@ -128,22 +129,7 @@ def test_reference_example_matches_live_shape(live_pages, route):
 
 
 def test_reference_has_every_zero_page():
-    zero_pages = {
-        "postal_address_capture",
-        "provider_select",
-        "provider_name_capture",
-        "tariff_select",
-        "tariff_structure_select",
-        "rate_fixed_capture",
-        "rate_tod_capture",
-        "market_surcharge_capture",
-        "tariff_name_capture",
-        "contract_term_capture",
-        "summary_fixed_confirm",
-        "summary_tou_confirm",
-        "summary_tariff_inprogress",
-        "summary_tariff_failed",
-    }
+    zero_pages = set(ZERO_ROUTES)
     assert zero_pages <= set(REFERENCE)
     assert {"session_redirect", "session_complete", "error"} <= set(REFERENCE)
     for route, page in REFERENCE.items():

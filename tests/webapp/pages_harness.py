@@ -19,8 +19,9 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
-from webapp import assets, branding, formatting
-from webapp.pages import adapter_for, init_templates
+from webapp import assets, branding, templating
+from webapp.page import Page
+from webapp.pages import adapter_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_PAGES: dict[str, Any] = json.loads(
@@ -39,29 +40,20 @@ def make_app(**config: Any) -> Flask:
         SECRET_KEY="test-only-secret",
         TESTING=True,
         BRAND_NAME="Acme Energy Partner",
+        PARTNER_ORIGINS=["https://partner.example"],
         **config,
     )
     Babel(app)
     CSRFProtect(app)
     assets.init_app(app)
-    formatting.init_app(app)
+    templating.init_app(app, flow_handle=lambda: FLOW_HANDLE, launch_code=lambda: None)
     app.register_blueprint(branding.bp)
-    init_templates(app, lambda: FLOW_HANDLE)
 
     # Endpoint names the templates link to; the real views live in webapp/flow.py.
     flow = Blueprint("flow", __name__)
     flow.add_url_rule("/connect/flow", "show", lambda: "", methods=["GET"])
     flow.add_url_rule("/connect/flow", "step", lambda: "", methods=["POST"])
     app.register_blueprint(flow)
-
-    @app.context_processor
-    def flow_context() -> dict[str, Any]:
-        return {
-            "flow_handle": FLOW_HANDLE,
-            "embed_origin": "https://partner.example",
-            "brand": branding.brand_from_config(app.config),
-        }
-
     return app
 
 
@@ -74,10 +66,11 @@ def render(
     query: dict[str, str] | None = None,
 ) -> str:
     """Render a page object the way webapp/flow.py does; call inside a request context."""
-    adapter = adapter_for(page["route"])
-    assert adapter is not None, page["route"]
-    context = adapter.context(page, values, errors, query)
-    template = adapter.template_for(page)
+    typed = Page.from_connect(page)
+    adapter = adapter_for(typed.route)
+    assert adapter is not None, typed.route
+    context = adapter.context(typed, values, errors, query)
+    template = adapter.template
     if htmx:
         return (
             "<title>"

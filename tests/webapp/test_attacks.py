@@ -22,7 +22,7 @@ from tests.conftest import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page
 from webapp import results
 from webapp.entry import sign_start
-from webapp.flow import return_url_allowed
+from webapp.links import return_url_allowed
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -349,7 +349,13 @@ def test_oversized_htmx_post_sends_the_frame_to_the_current_step(
     form = address_post(browser.page, address_line1="x" * app.config["MAX_CONTENT_LENGTH"])
     response = client.post("/connect/flow", data=form, headers={"HX-Request": "true"})
     assert response.status_code == 413
-    assert response.headers["HX-Redirect"] == "/connect/flow"
+    # The same way back as after a CSRF failure: the flow page, with a launch code that opens
+    # this flow even for a frame that gets no cookie.
+    target = response.headers["HX-Redirect"]
+    assert target.startswith("/connect/flow?launch=")
+    fresh = app.test_client()  # no cookie at all
+    back = fresh.get(target)
+    assert back.status_code == 200 and 'data-route="postal_address_capture"' in back.text
 
 
 def test_largest_real_form_is_well_under_the_limits(app: Flask, client: FlaskClient) -> None:

@@ -17,6 +17,7 @@ from webapp.flatpeak import (
     UpstreamUnavailable,
     mask,
 )
+from webapp.page import Page
 
 
 def make_client(sandbox: SandboxServer, cache: redis.Redis | None = None, **kw) -> FlatPeakClient:
@@ -60,7 +61,9 @@ def test_create_restore_submit_and_exchange(sandbox: SandboxServer) -> None:
     client = make_client(sandbox)
     token = new_token(client)
     page = client.restore(token)
-    assert isinstance(page, dict) and page["route"] == "postal_address_capture"
+    assert isinstance(page, Page) and page.route == "postal_address_capture"
+    # Cleaned and typed where it arrives, and without the token Connect echoes in every page.
+    assert isinstance(page.data["postal_address"], dict) and token not in repr(page)
     error = client.submit(token, "postal_address_capture", data={"postal_address": {}})
     assert isinstance(error, ConnectError)
     assert error.code.endswith("_missing") and error.message

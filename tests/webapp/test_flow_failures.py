@@ -10,6 +10,8 @@ from flask.testing import FlaskClient
 from tests.conftest import RedisServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, app_config
 from webapp import create_app
+from webapp.flow import respond
+from webapp.page import Page
 
 
 def started(client: FlaskClient) -> Browser:
@@ -119,14 +121,13 @@ def test_unknown_route_gets_a_clear_page(client: FlaskClient) -> None:
 def test_legacy_error_route_gets_an_error_page(app: Flask, client: FlaskClient) -> None:
     started(client)
     with app.test_request_context():
-        from webapp.flow import respond
-
         with client.session_transaction() as session:
             token = session["token"]
         from flask import session as flask_session
 
         flask_session["token"] = token
-        response = respond({"route": "error", "error_code": "x", "error_message": "Broken."})
+        page = Page.from_connect({"route": "error", "error_code": "x", "error_message": "Broken."})
+        response = respond(page)
     assert response.status_code == 502
     assert "Broken." in response.get_data(as_text=True)
 
@@ -154,3 +155,41 @@ def test_no_flow(client: FlaskClient) -> None:
     assert page.status == 404 and page.state == "no-flow"
     response = client.post("/connect/flow", data={})
     assert response.status_code == 400  # no CSRF token: refused before anything else
+
+
+def test_a_completion_stranded_by_an_upstream_error_does_not_leak_into_the_next_flow(
+    client: FlaskClient, redis_server: RedisServer, sandbox, sandbox_factory
+) -> None:
+    """The exchange fails after Connect completed the flow; the customer then starts afresh in
+    the same browser. The new flow opens on its first page, with no exchange attempted for it."""
+    browser = started(client)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    page = browser.submit({"term": "none"})
+    assert page.route == "summary_fixed_confirm"
+    # Same Redis and Connect, but FlatPeak's REST API (the exchange) answers 503.
+    broken_api = sandbox_factory(SANDBOX_FAULT_ERROR_RATE="1")
+    config = app_config(redis_server, sandbox, FLATPEAK_API_URL=broken_api.url)
+    stranded = create_app(config).test_client()
+    move_session(client, stranded)
+    saving = Browser(stranded)
+    saving.page = page
+    failed = saving.action("SAVE")
+    assert failed.status == 503 and "Traceback" not in failed.html
+    move_session(stranded, client)
+
+    client.get("/")
+    start = client.post("/demo/start", data=started_form(client))
+    assert start.status_code == 303
+    first = client.get(start.headers["Location"])
+    assert first.status_code == 200, first.headers.get("Location")
+    assert 'data-route="postal_address_capture"' in first.text
+
+
+def started_form(client: FlaskClient) -> dict[str, str]:
+    """The demo page's "Connect your tariff" form, as the browser would post it."""
+    browser = Browser(client)
+    page = browser.get("/")
+    form = page.form_with(button=("mode", "connect"))
+    return {**dict(form.fields), "mode": "connect"}

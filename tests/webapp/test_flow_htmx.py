@@ -35,8 +35,12 @@ def test_htmx_steps_get_fragments_and_completion_is_a_full_navigation(
 
     redirects_before = len(htmx.redirects)
     page = htmx.action("SAVE")
-    # SAVE ends the flow with HX-Redirect (a whole-page navigation), not a swapped fragment.
-    assert htmx.redirects[redirects_before].startswith("/?connect=connected")
+    # SAVE ends the flow with HX-Redirect (a whole-page navigation), not a swapped fragment:
+    # to our callback, without the token (the session has it), which exchanges and sends the
+    # customer on.
+    to_callback, onwards = htmx.redirects[redirects_before : redirects_before + 2]
+    assert to_callback.startswith("/connect/callback") and "fp_cot" not in to_callback
+    assert onwards.startswith("/?connect=connected")
     assert "<html" in page.html
     with app.app_context():
         stored = results.get(app.extensions["connect_redis"], app.config["DEMO_CUSTOMER_REF"])

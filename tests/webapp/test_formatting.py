@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
-from webapp import formatting
+from webapp import formatting, templating
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def locale_ctx():
     app = Flask(__name__)
     chosen = {"locale": "en"}
     Babel(app, locale_selector=lambda: chosen["locale"])
-    formatting.init_app(app)
+    templating.init_app(app)
 
     def use(tag: str):
         # Flask-Babel caches the locale per app context: leave the previous one first.

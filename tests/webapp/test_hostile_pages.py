@@ -3,7 +3,7 @@
 Connect (or something pretending to be it) may send a route we do not know, ``data`` of the
 wrong shape, wrong types in any field an adapter reads, NaN and infinities, huge numbers and
 strings, control characters, deep nesting. The flow renders whatever ``session_restore`` or a
-step answered through ``webapp.flow.render_page``; these properties drive exactly that function
+step answered through ``webapp.screens.render_page``; these properties drive exactly that function
 inside a request to the real app and require: no exception, and either a well-formed HTML page
 (html5lib strict, as ``test_templates`` parses them) or the app's own "unknown step" page.
 
@@ -24,8 +24,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.webapp.pages_harness import REFERENCE_PAGES, parse_document, parse_fragment
-from webapp.flow import render_page
+from webapp.page import Page
 from webapp.pages import ROUTES
+from webapp.screens import render_page
 
 # Every route we render (zero names and anode aliases), plus the reference file's others
 # (session_redirect, error ...), which render_page must turn into the unknown-step page.
@@ -196,7 +197,7 @@ HOSTILE_SETTINGS = settings(
 def render(app: Flask, page: dict[str, Any], *, htmx: bool) -> tuple[int, str, dict[str, str]]:
     headers = {"HX-Request": "true"} if htmx else {}
     with app.test_request_context("/connect/flow", headers=headers):
-        response = render_page(page)
+        response = render_page(Page.from_connect(page))
         return response.status_code, response.get_data(as_text=True), dict(response.headers)
 
 

@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document, render
+from webapp.page import Page
 from webapp.pages import FORM_ERROR, Rerender, Submit, adapter_for
 
 # What a customer might have typed on each page when Connect answered with an error.
@@ -224,7 +225,7 @@ LOCAL_CASES = [
 def test_local_checks_use_connects_messages_inline(ctx, route, form, field, message):
     adapter = adapter_for(route)
     page = REFERENCE_PAGES[route]
-    result = adapter.parse(page, form)
+    result = adapter.parse(Page.from_connect(page), form)
     assert isinstance(result, Rerender)
     assert message in result.errors[field]
     document = parse_document(render(page, values=result.values, errors=result.errors))
@@ -239,8 +240,9 @@ def test_local_checks_use_connects_messages_inline(ctx, route, form, field, mess
 def test_action_pages_reject_actions_not_offered(ctx):
     adapter = adapter_for("summary_tariff_failed")
     page = REFERENCE_PAGES["summary_tariff_failed"]
-    assert adapter.parse(page, {"action": "RECONNECT"}) == Submit(action="RECONNECT")
-    result = adapter.parse(page, {"action": "SAVE"})
+    typed = Page.from_connect(page)
+    assert adapter.parse(typed, {"action": "RECONNECT"}) == Submit(action="RECONNECT")
+    result = adapter.parse(typed, {"action": "SAVE"})
     assert isinstance(result, Rerender) and FORM_ERROR in result.errors
     markup = render(page, errors=result.errors)
     assert "Choose one of the options on this page." in markup
@@ -249,6 +251,7 @@ def test_action_pages_reject_actions_not_offered(ctx):
 def test_stale_region_choice_is_kept_when_regions_change(ctx):
     page = copy.deepcopy(REFERENCE_PAGES["market_surcharge_capture"])
     page["data"]["regions"] = ["GB-C"]
-    result = adapter_for("market_surcharge_capture").parse(page, TYPED["market_surcharge_capture"])
+    adapter = adapter_for("market_surcharge_capture")
+    result = adapter.parse(Page.from_connect(page), TYPED["market_surcharge_capture"])
     assert isinstance(result, Rerender)
     assert result.errors["region"] == "Specified region is invalid."

@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from tests.webapp.pages_harness import REFERENCE_PAGES, make_app
+from webapp.page import Page
 from webapp.pages import Rerender, Submit, adapter_for
 from webapp.pages.rate_tod_capture import RateTodCapture, coverage_problem, parse_time
 
@@ -18,7 +19,7 @@ def ctx():
 
 
 def parse(route, form, page=None):
-    return adapter_for(route).parse(page or REFERENCE_PAGES[route], form)
+    return adapter_for(route).parse(Page.from_connect(page or REFERENCE_PAGES[route]), form)
 
 
 def test_address_is_normalised_and_empty_fields_left_out():
@@ -100,9 +101,14 @@ def test_fixed_rate_is_typed_in_minor_units_and_sent_in_major(currency, typed, s
 def test_fixed_rate_prefills_from_connect_in_familiar_unit():
     page = copy.deepcopy(REFERENCE_PAGES["rate_fixed_capture"])
     page["data"]["cost"] = 0.245
-    assert adapter_for("rate_fixed_capture").context(page)["values"]["cost"] == "24.5"
+    assert (
+        adapter_for("rate_fixed_capture").context(Page.from_connect(page))["values"]["cost"]
+        == "24.5"
+    )
     page["data"]["cost"] = 0
-    assert adapter_for("rate_fixed_capture").context(page)["values"]["cost"] == ""
+    assert (
+        adapter_for("rate_fixed_capture").context(Page.from_connect(page))["values"]["cost"] == ""
+    )
 
 
 @pytest.mark.parametrize(
@@ -204,13 +210,13 @@ def test_tod_add_and_remove_keep_the_day_covered():
 
 def test_tod_prefills_from_connect_hours():
     page = copy.deepcopy(REFERENCE_PAGES["rate_tod_capture"])
-    context = adapter_for("rate_tod_capture").context(page)
+    context = adapter_for("rate_tod_capture").context(Page.from_connect(page))
     assert len(context["periods"]) == 2  # Connect's blank 00:00-00:00 becomes day and night
     page["data"]["hours"] = [
         {"valid_from": "00:00:00", "valid_to": "08:00:00", "cost": 0.1},
         {"valid_from": "08:00:00", "valid_to": "00:00:00", "cost": 0.3},
     ]
-    context = adapter_for("rate_tod_capture").context(page)
+    context = adapter_for("rate_tod_capture").context(Page.from_connect(page))
     assert context["values"]["cost_0"] == "10" and context["values"]["to_1"] == "00:00"
 
 
@@ -267,10 +273,13 @@ def test_contract_date_must_be_real(typed):
 def test_contract_prefill_from_connect():
     page = copy.deepcopy(REFERENCE_PAGES["contract_term_capture"])
     page["data"]["contract_end_date"] = "2026-06-15T00:00:00.000Z"
-    values = adapter_for("contract_term_capture").context(page)["values"]
+    values = adapter_for("contract_term_capture").context(Page.from_connect(page))["values"]
     assert values == {"term": "date", "contract_end_date": "2026-06-15"}
     page["data"]["contract_end_date"] = "0001-01-01T00:00:00Z"
-    assert adapter_for("contract_term_capture").context(page)["values"]["term"] == "none"
+    assert (
+        adapter_for("contract_term_capture").context(Page.from_connect(page))["values"]["term"]
+        == "none"
+    )
 
 
 def test_names_are_trimmed_and_required():

@@ -72,7 +72,7 @@ def test_csrf_token_accepted_from_the_htmx_header(client: FlaskClient) -> None:
 
 
 def test_production_return_url_is_allowlisted(app: Flask) -> None:
-    from webapp.flow import return_url_allowed
+    from webapp.links import return_url_allowed
 
     with app.test_request_context():
         assert return_url_allowed(PARTNER_RETURN)

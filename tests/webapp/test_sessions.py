@@ -171,16 +171,14 @@ def test_callback_without_the_cookie_exchanges_and_stores(app, client: FlaskClie
     upstream = app.extensions["flatpeak"]
     # The customer finishes elsewhere (another device); FlatPeak knows, our cookie does not.
     page = upstream.submit(token, "postal_address_capture", data={"postal_address": GB_ADDRESS})
-    northwind = next(
-        p for p in page["data"]["providers"] if p["display_name"] == "Northwind Energy"
-    )
+    northwind = next(p for p in page.data["providers"] if p["display_name"] == "Northwind Energy")
     page = upstream.submit(token, "provider_select", data={"provider": {"id": northwind["id"]}})
-    tariff = page["data"]["tariffs"][0]["id"]
+    tariff = page.data["tariffs"][0]["id"]
     page = upstream.submit(token, "tariff_select", data={"tariff": {"id": tariff}})
-    while page["route"] == "contract_term_capture":
-        page = upstream.submit(token, page["route"])
-    page = upstream.submit(token, page["route"], action="SAVE")
-    assert page["route"] == "session_complete"
+    while page.route == "contract_term_capture":
+        page = upstream.submit(token, page.route)
+    page = upstream.submit(token, page.route, action="SAVE")
+    assert page.route == "session_complete"
 
     client.delete_cookie("fpconnect")
     response = client.get(f"/connect/callback?fp_cot={token}")

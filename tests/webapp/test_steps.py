@@ -9,9 +9,10 @@ import redis
 
 from tests.conftest import RedisServer
 from webapp import steps
+from webapp.page import Page
 
-PAGE = {"route": "postal_address_capture", "data": {"postal_address": {}}, "actions": []}
-NEXT = {"route": "provider_select", "data": {"providers": []}, "actions": []}
+PAGE = Page(route="postal_address_capture", data={"postal_address": {}})
+NEXT = Page(route="provider_select", data={"providers": []})
 
 
 def fresh_ledger(redis_server: RedisServer) -> steps.Ledger:

@@ -7,12 +7,7 @@ shows its own "unknown page" error for it instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Flask
-
 from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
-from webapp.pages.common import action_hint, action_label
 from webapp.pages.contract_term_capture import ContractTermCapture
 from webapp.pages.market_surcharge_capture import (
     MarketSurchargeCapture,
@@ -58,24 +53,6 @@ ROUTES: dict[str, PageAdapter] = {
     route: adapter for adapter in _ADAPTERS for route in adapter.routes
 }
 
-#: The 14 zero page routes, in flow order.
-ZERO_ROUTES: tuple[str, ...] = (
-    "postal_address_capture",
-    "provider_select",
-    "provider_name_capture",
-    "tariff_select",
-    "tariff_structure_select",
-    "rate_fixed_capture",
-    "rate_tod_capture",
-    "market_surcharge_capture",
-    "tariff_name_capture",
-    "contract_term_capture",
-    "summary_fixed_confirm",
-    "summary_tou_confirm",
-    "summary_tariff_inprogress",
-    "summary_tariff_failed",
-)
-
 
 def adapter_for(route: str | None) -> PageAdapter | None:
     """The adapter that renders ``route``, or ``None`` for a route we do not know."""
@@ -87,29 +64,10 @@ def adapter_for(route: str | None) -> PageAdapter | None:
 __all__ = [
     "FORM_ERROR",
     "ROUTES",
-    "ZERO_ROUTES",
     "PageAdapter",
     "Progress",
     "Rerender",
     "Submit",
     "adapter_for",
-    "init_templates",
     "progress_for",
 ]
-
-
-def init_templates(
-    app: Flask,
-    flow_handle: Callable[[], str | None],
-    launch_code: Callable[[], str | None] = lambda: None,
-) -> None:
-    """The globals the shared page partials need. They are globals rather than context because
-    the partials are imported without context, so Jinja builds each module once instead of on
-    every render (which was a sixth of a step's rendering time). ``launch_code`` gives a plain
-    GET link or form its way back into the flow when the browser sends no cookie."""
-    app.jinja_env.globals.update(
-        current_flow_handle=flow_handle,
-        cookieless_launch_code=launch_code,
-        action_label=action_label,
-        action_hint=action_hint,
-    )

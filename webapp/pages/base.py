@@ -22,10 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from webapp.i18n import gettext as _
-from webapp.pages.sanitize import actions_of, clean_page
-
-# A Connect page object: {"connect_token", "route", "direction", "live_mode", "actions", "data"}.
-PageObject = dict[str, Any]
+from webapp.page import Page
 
 # Errors shown on a page: field name -> message; FORM_ERROR for the page as a whole.
 FORM_ERROR = "_form"
@@ -61,7 +58,7 @@ class PageAdapter:
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -74,24 +71,22 @@ class PageAdapter:
         from webapp.pages.common import address_of, has_address, provider_of
         from webapp.pages.progress import progress_for
 
-        # Upstream JSON of any shape: from here on every field has the type templates expect.
-        page = clean_page(page)
-        data = page["data"]
-        route = page["route"]
+        data = page.data
+        route = page.route
         address = address_of(data)
         return {
             "page": page,
             "route": route,
             "data": data,
-            "actions": page["actions"],
+            "actions": page.actions,
             "values": dict(values) if values else self.initial_values(data),
             "errors": dict(errors or {}),
             "provider": provider_of(data),
             # The address Connect is working with, for the pages that show it as a card.
             "address": address,
             "show_address": has_address(address),
-            "direction": str(page.get("direction") or "IMPORT"),
-            "live_mode": bool(page.get("live_mode")),
+            "direction": page.direction,
+            "live_mode": page.live_mode,
             "title": str(self.title),
             "progress": progress_for(route),
         }
@@ -101,21 +96,16 @@ class PageAdapter:
         (first render, not a re-render after an error). Pages without inputs have none."""
         return {}
 
-    def template_for(self, page: PageObject) -> str:
-        """The template for this page object. Only anode's single ``tariff_summary`` route needs
-        the page itself (FIXED and the others look different); everyone else has one."""
-        return self.template
-
     def message_for_error(self, code: str, message: str | None = None) -> str:
         """The text to show for a Connect error code (translated when we know the code)."""
         from webapp.pages.common import message_for
 
         return message_for(code, message)
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         """Turn a posted form into a step. The default handles action-only pages."""
         action = (form.get("action") or "").strip()
-        if action and action in actions_of(page):
+        if action and action in page.actions:
             return Submit(action=action)
         return Rerender(errors={FORM_ERROR: _("Choose one of the options on this page.")})
 

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
-from webapp.pages.base import FORM_ERROR, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
 from webapp.pages.common import message_for
 
 NO_END_DATE = "0001-01-01T00:00:00Z"
@@ -53,7 +54,7 @@ class ContractTermCapture(PageAdapter):
             return {"term": "date", "contract_end_date": end.isoformat()}
         return {"term": "", "contract_end_date": ""}
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         typed = (form.get("contract_end_date") or "").strip()[:20]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import filter_items, looks_like_id, message_for, search_query, text
 
 
@@ -29,7 +30,7 @@ class ListSelect(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -42,7 +43,7 @@ class ListSelect(PageAdapter):
         ctx[self.total_name] = len(rows)
         return ctx
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         chosen = text(form, self.id_field, 80)

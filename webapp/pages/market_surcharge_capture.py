@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import parse_decimal, to_major
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import message_for, text
 from webapp.pages.rates import display_text, unit_of
-from webapp.pages.sanitize import data_of
 
 
 def regions_of(data: Mapping[str, Any]) -> list[str]:
@@ -41,7 +41,7 @@ class MarketSurchargeCapture(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -53,10 +53,10 @@ class MarketSurchargeCapture(PageAdapter):
         ctx["asks_surcharge"] = self.asks_surcharge
         return ctx
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
-        data = data_of(page)
+        data = page.data
         skip = bool(form.get("skip"))
         values = {
             "surcharge_fixed": "" if skip else (form.get("surcharge_fixed") or "").strip()[:20],

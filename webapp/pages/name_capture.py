@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from webapp.pages.base import FORM_ERROR, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
 from webapp.pages.common import message_for, text
 
 
@@ -25,7 +26,7 @@ class NameCapture(PageAdapter):
         name = holder.get("name") if isinstance(holder, Mapping) else ""
         return {self.field: str(name or "")}
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         name = text(form, self.field, self.max_length)

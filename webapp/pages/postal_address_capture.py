@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import ADDRESS_FIELDS, address_of, message_for, text
 from webapp.pages.regions import STATES
 
@@ -89,7 +90,7 @@ class PostalAddressCapture(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -106,7 +107,7 @@ class PostalAddressCapture(PageAdapter):
         ctx["state_templates"] = _option_markup()[1]
         return ctx
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         values = {name: text(form, name, 120) for name in ADDRESS_FIELDS}
         values["country_code"] = values["country_code"].upper()
         if form.get("action"):

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import to_major
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 from webapp.pages.rates import check_rate, display_text, unit_of
-from webapp.pages.sanitize import data_of
 
 
 class RateFixedCapture(PageAdapter):
@@ -22,7 +22,7 @@ class RateFixedCapture(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -31,14 +31,14 @@ class RateFixedCapture(PageAdapter):
         ctx["unit"] = unit_of(ctx["data"])
         return ctx
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         typed = (form.get("cost") or "").strip()[:20]
         value, problem = check_rate(typed)
         if problem or value is None:
             return Rerender(values={"cost": typed}, errors={"cost": problem or ""})
-        return Submit(data={"cost": to_major(value, unit_of(data_of(page)))})
+        return Submit(data={"cost": to_major(value, unit_of(page.data))})
 
     def field_for_error(self, code: str) -> str:
         if code in {"cost_value_zero", "cost_value_negative"}:

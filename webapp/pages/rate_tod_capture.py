@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import to_major
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import message_for
 from webapp.pages.rates import check_rate, display_text, unit_of
-from webapp.pages.sanitize import data_of
 
 DAY = 24 * 60
 MAX_PERIODS = 12
@@ -161,7 +161,7 @@ class RateTodCapture(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -215,7 +215,7 @@ class RateTodCapture(PageAdapter):
 
     # -- submitting -----------------------------------------------------------------------
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         periods = self.periods_from_form(form)
@@ -228,7 +228,7 @@ class RateTodCapture(PageAdapter):
         errors: Errors = {}
         parsed: list[tuple[int, int]] = []
         hours = []
-        unit = unit_of(data_of(page))
+        unit = unit_of(page.data)
         for i, period in enumerate(periods):
             start, end = parse_time(period["from"]), parse_time(period["to"])
             if start is None:

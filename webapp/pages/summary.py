@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 from webapp.charts import rate_days
 from webapp.i18n import lazy_gettext as _l
-from webapp.pages.base import Errors, PageAdapter, PageObject
+from webapp.page import Page
+from webapp.pages.base import Errors, PageAdapter
 from webapp.pages.rates import unit_of
 
 STRUCTURE_LABELS: dict[str, Any] = {
@@ -51,7 +52,7 @@ class SummaryAdapter(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,

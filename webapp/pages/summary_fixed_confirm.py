@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from webapp.pages.base import PageObject
-from webapp.pages.sanitize import data_of
-from webapp.pages.summary import SummaryAdapter, structure_of
+from webapp.pages.summary import SummaryAdapter
 
 
 class SummaryFixedConfirm(SummaryAdapter):
@@ -16,12 +14,7 @@ class SummaryFixedConfirm(SummaryAdapter):
 
 
 class TariffSummary(SummaryAdapter):
-    """Anode's one summary route: the zero template that fits the tariff's structure."""
+    """Anode's one summary route: the zero summary page, laid out by the tariff's structure."""
 
     routes: ClassVar[tuple[str, ...]] = ("tariff_summary", "tariffs_summary")
     template: ClassVar[str] = "pages/summary_tou_confirm.html"
-
-    def template_for(self, page: PageObject) -> str:
-        if structure_of(data_of(page)) in {"FIXED", "STATIC"}:
-            return "pages/summary_fixed_confirm.html"
-        return self.template

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from webapp.i18n import lazy_gettext as _l
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, PageObject, Rerender, Submit
-from webapp.pages.sanitize import data_of
+from webapp.page import Page
+from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
 
 # The options we have pages for, with what the customer sees. ADVANCED leads to
 # rate_advanced_capture, which is not one of the 14 pages: we do not offer a dead end.
@@ -34,7 +34,7 @@ class TariffStructureSelect(PageAdapter):
 
     def context(
         self,
-        page: PageObject,
+        page: Page,
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
@@ -48,11 +48,11 @@ class TariffStructureSelect(PageAdapter):
         return ctx
 
     @staticmethod
-    def _offered(page: PageObject) -> list[str]:
-        options = data_of(page).get("options") or []
+    def _offered(page: Page) -> list[str]:
+        options = page.data.get("options") or []
         return [o for o in options if isinstance(o, str) and o in OPTION_LABELS]
 
-    def parse(self, page: PageObject, form: Mapping[str, str]) -> Submit | Rerender:
+    def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         option = (form.get("option") or "").strip().upper()

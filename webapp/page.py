@@ -1,4 +1,4 @@
-"""Page objects from upstream, made safe to read before any adapter or template sees them.
+"""The page object Connect answers, made safe to read before any adapter or template sees it.
 
 Connect's answers are JSON we do not control: a page may arrive with ``data`` that is a list, a
 price that is ``NaN`` or a string, a name with a NUL or a lone surrogate in it (valid JSON,
@@ -9,13 +9,15 @@ at the edge, so a malformed page degrades to a page with blanks instead of a cra
 * strings lose the characters HTML forbids (controls, surrogates, noncharacters) and are capped;
 * numbers that are not finite, or too large to be any real price or count, become ``None``;
 * containers deeper or longer than any real page are cut off;
-* ``data`` is always a dict, ``actions`` always a list of strings, ``route`` always a string.
+* ``data`` is always a dict, ``actions`` always a tuple of strings, ``route`` always a string:
+  :class:`Page` holds them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Longest string kept; Connect's longest real values (logo URLs, messages) are far shorter.
@@ -67,34 +69,63 @@ def clean_value(value: Any, depth: int = 0) -> Any:
     return None
 
 
-class CleanPage(dict[str, Any]):
-    """A page object :func:`clean_page` has already cleaned. The flow cleans each page once where
-    it arrives; adapters clean whatever they are given (a cached page, a test's raw page), and
-    this mark lets them skip the walk for one that is clean already. It is a plain dict to JSON,
-    so a page read back from the session is simply cleaned again."""
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A Connect page object, with every field an adapter or template reads of a known type.
 
+    Built once where a page enters the app: :meth:`from_connect` for Connect's JSON (cleaned as
+    above), :meth:`from_session` for the copy the flow keeps in the session, which was cleaned
+    before it was stored and so is not walked again. The connect token Connect echoes in every
+    page is dropped here: a page is rendered, cached and fingerprinted, and none of that may
+    carry the token. Treat ``data`` as read-only; it is a dict only because JSON is.
+    """
 
-def clean_page(page: Any) -> dict[str, Any]:
-    """A page object whose top-level fields have the types the adapters expect."""
-    if isinstance(page, CleanPage):
-        return page
-    raw = page if isinstance(page, Mapping) else {}
-    cleaned = clean_value(dict(raw))
-    data = cleaned.get("data")
-    actions = cleaned.get("actions")
-    route = cleaned.get("route")
-    cleaned["route"] = route if isinstance(route, str) else ""
-    cleaned["data"] = data if isinstance(data, dict) else {}
-    actions = actions if isinstance(actions, list) else []
-    cleaned["actions"] = [action for action in actions if isinstance(action, str)]
-    return CleanPage(cleaned)
+    route: str
+    data: dict[str, Any] = field(default_factory=dict)
+    actions: tuple[str, ...] = ()
+    direction: str = "IMPORT"
+    live_mode: bool = False
+    #: Only on the ``error`` route: Connect's own explanation (never shown unescaped).
+    error_message: str = ""
 
+    @classmethod
+    def from_connect(cls, raw: Any) -> Page:
+        """Connect's page object of any shape, cleaned: a malformed page becomes one with blanks."""
+        cleaned = clean_value(dict(raw) if isinstance(raw, Mapping) else {})
+        return cls._typed(cleaned)
 
-def data_of(page: Any) -> dict[str, Any]:
-    """A page object's ``data``, always a dict (cleaned)."""
-    return clean_page(page)["data"]
+    @classmethod
+    def from_session(cls, stored: Any) -> Page | None:
+        """The page the session cached (see :meth:`to_session`); None if there is none."""
+        if not isinstance(stored, Mapping) or not stored.get("route"):
+            return None
+        return cls._typed(stored)
 
+    @classmethod
+    def _typed(cls, fields: Mapping[str, Any]) -> Page:
+        route = fields.get("route")
+        data = fields.get("data")
+        actions = fields.get("actions")
+        direction = fields.get("direction")
+        message = fields.get("error_message")
+        return cls(
+            route=route if isinstance(route, str) else "",
+            data=data if isinstance(data, dict) else {},
+            actions=tuple(a for a in actions if isinstance(a, str))
+            if isinstance(actions, list | tuple)
+            else (),
+            direction=direction if isinstance(direction, str) and direction else "IMPORT",
+            live_mode=bool(fields.get("live_mode")),
+            error_message=message if isinstance(message, str) else "",
+        )
 
-def actions_of(page: Any) -> list[str]:
-    """The actions a page offers, always a list of strings."""
-    return clean_page(page)["actions"]
+    def to_session(self) -> dict[str, Any]:
+        """What the session stores: plain JSON types, read back by :meth:`from_session`."""
+        return {
+            "route": self.route,
+            "data": self.data,
+            "actions": list(self.actions),
+            "direction": self.direction,
+            "live_mode": self.live_mode,
+            "error_message": self.error_message,
+        }

@@ -1,0 +1,134 @@
+"""``steps.decide``: whether a posted step may be sent, as a plain function of what the step lock
+found, what the form carried, the cached page and Connect's answer. No Flask, Redis or HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from webapp.flatpeak import ConnectError, UpstreamUnavailable
+from webapp.page import Page
+from webapp.steps import Current, Pending, Proceed, Refused, State, decide, fingerprint
+
+ADDRESS = Page(route="postal_address_capture", data={"postal_address": {"city": ""}})
+PROVIDERS = Page(route="provider_select", data={"providers": [{"id": "prv_1"}]})
+COMPLETED = ConnectError(code="session_completed")
+
+
+def state_of(page: Page, version: int = 3, pending: str | None = None) -> State:
+    return State(
+        version=version,
+        fp=fingerprint(page),
+        route=page.route,
+        pending=Pending(fp=pending) if pending is not None else None,
+    )
+
+
+class Connect:
+    """Answers ``session_restore`` with one page (or error), counting the questions."""
+
+    def __init__(self, answer: Page | ConnectError) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def __call__(self) -> Page | ConnectError:
+        self.asked += 1
+        return self.answer
+
+
+def run(
+    state: State | None,
+    connect: Callable[[], Page | ConnectError],
+    *,
+    locked: int = 3,
+    posted: int | None = 3,
+    route: str = "postal_address_capture",
+    cached: Page = ADDRESS,
+):
+    return decide(
+        state,
+        locked_version=locked,
+        posted_version=posted,
+        posted_route=route,
+        cached=cached,
+        ask=connect,
+    )
+
+
+def test_the_current_page_proceeds_without_asking_connect() -> None:
+    connect = Connect(PROVIDERS)
+    assert run(state_of(ADDRESS), connect) == Proceed(ADDRESS, 3)
+    assert connect.asked == 0
+
+
+def test_a_form_for_a_page_the_flow_has_left_shows_the_current_page() -> None:
+    connect = Connect(PROVIDERS)
+    assert run(state_of(PROVIDERS, version=4), connect, locked=3, posted=3) == Current(PROVIDERS)
+    assert connect.asked == 1
+
+
+def test_a_version_for_another_route_is_not_the_current_page() -> None:
+    connect = Connect(ADDRESS)
+    assert run(state_of(ADDRESS), connect, route="provider_select") == Current(ADDRESS)
+
+
+def test_a_form_without_a_version_is_checked_against_the_cached_page() -> None:
+    assert run(state_of(ADDRESS), Connect(PROVIDERS), posted=None) == Proceed(ADDRESS, 3)
+    stale = run(state_of(PROVIDERS), Connect(PROVIDERS), posted=None, cached=ADDRESS)
+    assert stale == Current(PROVIDERS)
+
+
+def test_no_record_proceeds_only_when_connect_is_on_the_posted_page() -> None:
+    assert run(None, Connect(ADDRESS), locked=0, posted=None) == Proceed(ADDRESS, None)
+    assert run(None, Connect(PROVIDERS), locked=0, posted=None) == Current(PROVIDERS)
+
+
+def test_a_pending_send_that_landed_is_not_sent_again() -> None:
+    connect = Connect(PROVIDERS)
+    decision = run(state_of(ADDRESS, pending=fingerprint(ADDRESS)), connect)
+    assert decision == Current(PROVIDERS, landed=True)
+    assert connect.asked == 1
+
+
+def test_a_pending_send_that_did_not_land_is_sent_once_and_settled() -> None:
+    decision = run(state_of(ADDRESS, pending=fingerprint(ADDRESS)), Connect(ADDRESS))
+    assert decision == Proceed(ADDRESS, 3, settle=True)
+
+
+def test_an_unreadable_note_counts_as_pending_from_this_page() -> None:
+    decision = run(state_of(ADDRESS, pending=""), Connect(PROVIDERS))
+    assert decision == Current(PROVIDERS, landed=True)
+
+
+def test_a_note_for_an_earlier_page_is_void() -> None:
+    connect = Connect(PROVIDERS)
+    assert run(state_of(ADDRESS, pending="0" * 32), connect) == Proceed(ADDRESS, 3)
+    assert connect.asked == 0
+
+
+def test_a_cached_copy_older_than_the_ledger_is_replaced_by_connects() -> None:
+    newer = Page(route="postal_address_capture", data={"postal_address": {"city": "London"}})
+    connect = Connect(newer)
+    decision = run(state_of(newer), connect, cached=ADDRESS)
+    assert decision == Proceed(newer, 3) and connect.asked == 1
+    # Asked once, even when a pending note needs Connect's word too.
+    connect = Connect(newer)
+    decision = run(state_of(newer, pending=fingerprint(newer)), connect, cached=ADDRESS)
+    assert decision == Proceed(newer, 3, settle=True) and connect.asked == 1
+
+
+@pytest.mark.parametrize(
+    "state",
+    [None, state_of(PROVIDERS, version=9), state_of(ADDRESS, pending=fingerprint(ADDRESS))],
+)
+def test_connect_refusing_to_say_where_the_flow_is_is_refused(state: State | None) -> None:
+    assert run(state, Connect(COMPLETED), locked=0 if state is None else 3) == Refused(COMPLETED)
+
+
+def test_a_failure_to_ask_propagates_with_nothing_decided() -> None:
+    def down() -> Page:
+        raise UpstreamUnavailable("connect down")
+
+    with pytest.raises(UpstreamUnavailable):
+        run(state_of(ADDRESS, pending=fingerprint(ADDRESS)), down)
