@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from webapp import results, sessions, tokens
 from webapp.extensions import flatpeak, redis_store
-from webapp.flatpeak import ExchangeNotReady, FlatPeakError, TokenNotFound, mask
+from webapp.flatpeak import mask
 from webapp.flow_state import COMPLETE, COMPLETED_UNSEEN, flow_state
 from webapp.htmx import navigate
 from webapp.links import (
@@ -34,6 +34,7 @@ from webapp.links import (
 )
 from webapp.page import Page
 from webapp.screens import expired, invalid_link, no_flow, render_view, upstream_failed
+from webapp.upstream_errors import ExchangeNotReady, FlatPeakError, TokenNotFound
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from webapp import results, sessions, tokens
 from webapp.extensions import flatpeak, redis_store
-from webapp.flatpeak import FlatPeakError, mask
+from webapp.flatpeak import mask
 from webapp.flow_state import flow_state
 from webapp.htmx import personal
 from webapp.links import return_url_allowed, valid_token
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
+from webapp.upstream_errors import FlatPeakError
 
 log = logging.getLogger(__name__)
 

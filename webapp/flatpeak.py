@@ -5,8 +5,8 @@ Design choices, each for a reason:
 * One pooled ``requests.Session`` per process, shared by every app and thread: a connection pool
   per request would pay a TCP (and TLS) handshake on every step. Requests are prepared on their
   own and handed to ``Session.send``, which skips the session's per-call merging of cookies,
-  headers and environment settings on every call, and the session keeps no
-  cookies: one process serves every customer, so nothing an upstream sets may follow a call.
+  headers and environment settings, and the session keeps no cookies: one process serves
+  every customer, so nothing an upstream sets may follow a call.
 * Every call has an explicit (connect, read) timeout; ``requests`` has none by default, and a hung
   upstream must never hang a worker.
 * urllib3 retries only what cannot double-submit: connection failures (the request never left)
@@ -16,7 +16,8 @@ Design choices, each for a reason:
 * Redirects are not followed: an API that redirects is misconfigured, and following it could
   send the bearer somewhere else.
 * Connect validation errors are a normal part of the flow, so they come back as a value
-  (:class:`ConnectError`); transport and protocol failures raise typed exceptions.
+  (:class:`ConnectError`); transport and protocol failures raise typed exceptions (both in
+  :mod:`webapp.upstream_errors`).
 * Tokens and keys never reach a log line unmasked (:func:`mask`).
 """
 
@@ -39,6 +40,15 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from webapp.page import Page
+from webapp.upstream_errors import (
+    AuthFailed,
+    ConnectError,
+    ExchangeNotReady,
+    TokenNotFound,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,54 +59,6 @@ BEARER_EXPIRY_MARGIN = 60
 SHARED_BEARER_REUSE = BEARER_EXPIRY_MARGIN
 USER_AGENT = "flatpeak-connect-htmx/0.1"
 BASE_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
-
-
-class FlatPeakError(Exception):
-    """Base class: something went wrong talking to FlatPeak."""
-
-
-class UpstreamUnavailable(FlatPeakError):
-    """FlatPeak could not be reached, dropped the connection or answered 5xx."""
-
-
-class UpstreamTimeout(FlatPeakError):
-    """FlatPeak accepted the connection but did not answer within the read timeout."""
-
-
-class UpstreamBadResponse(FlatPeakError):
-    """FlatPeak answered something that is not the documented JSON."""
-
-
-class AuthFailed(FlatPeakError):
-    """The account id / API key pair was refused: a configuration problem, not the customer's."""
-
-
-class TokenNotFound(FlatPeakError):
-    """The exchange does not know this connect token."""
-
-
-class ExchangeNotReady(FlatPeakError):
-    """The exchange is not available yet (the Connect session has not completed)."""
-
-
-@dataclass(frozen=True)
-class ConnectError:
-    """An ``{"object": "error"}`` answer from Connect: the step was not accepted."""
-
-    code: str
-    message: str = ""
-
-    @property
-    def token_expired(self) -> bool:
-        return self.code in ("token_expired", "session_completed")
-
-    @property
-    def token_unknown(self) -> bool:
-        return self.code in ("token_not_found", "connect_token_missing", "connect_token_invalid")
-
-    @property
-    def route_mismatch(self) -> bool:
-        return self.code in ("route_invalid", "route_missing")
 
 
 @dataclass(frozen=True)

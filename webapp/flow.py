@@ -22,7 +22,7 @@ from flask import Blueprint, Response, make_response, redirect, request, url_for
 
 from webapp import completion, provider_login, sessions, steps
 from webapp.extensions import flatpeak, ledger
-from webapp.flatpeak import ConnectError, FlatPeakError, UpstreamTimeout, mask
+from webapp.flatpeak import mask
 from webapp.flow_state import COMPLETED_UNSEEN, FlowState, flow_state
 from webapp.htmx import navigate, personal, wants_fragment
 from webapp.i18n import gettext as _
@@ -39,6 +39,7 @@ from webapp.screens import (
     upstream_failed,
     upstream_message,
 )
+from webapp.upstream_errors import ConnectError, FlatPeakError, UpstreamTimeout, may_have_reached
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,7 @@ def send_step(
     try:
         answer = flatpeak().submit(token, page.route, data=parsed.data, action=parsed.action)
     except FlatPeakError as exc:
-        if steps.may_have_reached(exc):
+        if may_have_reached(exc):
             flow_ledger.unknown(page)
             log.warning("step %s failed upstream, outcome unknown: %s", page.route, exc)
         else:

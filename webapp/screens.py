@@ -16,12 +16,12 @@ from flask import Response, g, request
 
 from webapp import htmx, sessions, steps
 from webapp.extensions import ledger
-from webapp.flatpeak import AuthFailed, FlatPeakError, UpstreamTimeout
 from webapp.flow_state import flow_state
 from webapp.i18n import gettext as _
 from webapp.links import show_url
 from webapp.page import Page, clean_text
 from webapp.pages import adapter_for
+from webapp.upstream_errors import AuthFailed, FlatPeakError, UpstreamTimeout
 
 log = logging.getLogger(__name__)
 

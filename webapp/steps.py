@@ -53,12 +53,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from webapp import tokens
-from webapp.flatpeak import ConnectError, FlatPeakError, UpstreamTimeout
 from webapp.page import Page
+from webapp.upstream_errors import ConnectError
 
 VERSION_FIELD = "version"
 LEDGER_PREFIX = "connect:steps:"
@@ -121,39 +119,6 @@ def parse_version(raw: str | None) -> int | None:
     if not raw or len(raw) > 12 or not raw.isdigit():
         return None
     return int(raw)
-
-
-def may_have_reached(exc: FlatPeakError) -> bool:
-    """Whether a failed step may have been received (and applied) by Connect.
-
-    Only a failure to connect proves nothing was sent; everything else (no answer in time, the
-    connection dropped after the request went out, a 5xx, a body that is not JSON) is ambiguous.
-    """
-    if isinstance(exc, UpstreamTimeout):
-        return True
-    cause: BaseException | None = exc.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        return not _never_connected(cause)
-    return True
-
-
-def _never_connected(error: BaseException) -> bool:
-    """True when the chain holds urllib3's connect-phase failures (refused, DNS, timeout)."""
-    seen: set[int] = set()
-    stack: list[Any] = [error]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, NewConnectionError | ConnectTimeoutError):
-            return True
-        if isinstance(item, BaseException):
-            stack.extend([item.__cause__, item.__context__, getattr(item, "reason", None)])
-            stack.extend(arg for arg in item.args if isinstance(arg, BaseException))
-    return False
 
 
 @dataclass(frozen=True)

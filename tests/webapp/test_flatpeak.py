@@ -6,18 +6,17 @@ import pytest
 import redis
 
 from tests.conftest import RedisServer, SandboxServer
-from webapp.flatpeak import (
+from webapp.flatpeak import FlatPeakClient, mask
+from webapp.page import Page
+from webapp.upstream_errors import (
     AuthFailed,
     ConnectError,
     ExchangeNotReady,
-    FlatPeakClient,
     TokenNotFound,
     UpstreamBadResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
-    mask,
 )
-from webapp.page import Page
 
 
 def make_client(sandbox: SandboxServer, cache: redis.Redis | None = None, **kw) -> FlatPeakClient:

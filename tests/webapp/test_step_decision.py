@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from webapp.flatpeak import ConnectError, UpstreamUnavailable
 from webapp.page import Page
 from webapp.steps import Current, Pending, Proceed, Refused, State, decide, fingerprint
+from webapp.upstream_errors import ConnectError, UpstreamUnavailable
 
 ADDRESS = Page(route="postal_address_capture", data={"postal_address": {"city": ""}})
 PROVIDERS = Page(route="provider_select", data={"providers": [{"id": "prv_1"}]})
