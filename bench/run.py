@@ -1,5 +1,10 @@
 """``scripts/bench`` (``python -m bench``): start the stack, weigh the pages, load the app, load
-the sandbox directly, print the numbers and the issue's targets as PASS/FAIL lines.
+the sandbox directly, print the numbers and the performance targets as PASS/FAIL lines.
+
+The targets: zero failed flows and zero 5xx under load; p99 step latency at most 3 x p50; worker
+memory growing less than 10 % between the first and last 20 s; app throughput at least 0.5 x the
+sandbox-direct throughput; a first visit of at most 30 kB compressed, and at most 8 kB compressed
+for each step's htmx fragment (constants in bench/run.py).
 
 Exit status: 0 when every target passes, 1 when one fails (or the run could not finish).
 Timings are wall-clock at the driver over loopback; on a machine shared with other work they

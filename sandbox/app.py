@@ -326,7 +326,7 @@ def _connect_post() -> Response:
     context = "connect"
     live_mode = _settings().live_mode
     try:
-        # The reference client long sent no Content-Type, so any body is read as JSON.
+        # FlatPeak's web client long sent no Content-Type: any body is JSON (docs/protocol.md §3.1).
         try:
             body = json.loads(request.get_data() or b"null")
         except (ValueError, UnicodeDecodeError):

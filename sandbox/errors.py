@@ -1,8 +1,8 @@
 """Connect error objects: ``{"object": "error", "type", "code", "message", ...}``.
 
-Clients branch on the body (``object == "error"``), never on the status; the statuses still follow
-REFERENCE §4.2 so that logs and load tests read sensibly: validation 400, token_expired 401,
-unknown token 404, faults 5xx.
+Clients branch on the body (``object == "error"``), never on the status (docs/protocol.md §3.3).
+FlatPeak does not document the statuses; ours (§6.2) are chosen so that logs and load tests read
+sensibly: validation 400, token_expired 401, unknown token 404, faults 5xx.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The "zero" Connect state machine (REFERENCE §6), as plain functions over a session dict.
+"""The "zero" Connect state machine (docs/protocol.md §7), as plain functions over a session dict.
 
 A session is a JSON-able dict kept in Redis per connect token. Its ``route`` is the page the
 customer is on; every page object is rendered from the session's state, so ``session_restore``
@@ -98,7 +98,7 @@ _DATE_RE = re.compile(
 
 @dataclass(frozen=True)
 class Options:
-    """Per-process switches that change what the sandbox offers (REFERENCE [INF] choices)."""
+    """Per-process switches for points FlatPeak leaves open (docs/protocol.md: "sandbox choice")."""
 
     public_url: str
     offer_advanced: bool = False
@@ -382,7 +382,7 @@ def new_session(
 
 
 def start(session: dict[str, Any]) -> None:
-    """Decide the first page (REFERENCE §6.1)."""
+    """Decide the first page (docs/protocol.md §7.1)."""
     status = session.get("location_status")
     if status == CONNECTED and session.get("tariff"):
         session["route"] = summary_route(session)
@@ -505,7 +505,7 @@ def _complete(session: dict[str, Any], action: str, *, processed: bool) -> dict[
 
 
 def _choose_provider(session: dict[str, Any], provider: fixtures.Provider) -> None:
-    """Connect tries DIRECT, then the library, then manual capture (REFERENCE §3 page 2)."""
+    """Connect tries DIRECT, then the library, then manual capture (docs/protocol.md §7.2)."""
     session["provider"] = {"id": provider.id}
     session["tariff"] = {}
     if provider.kind == fixtures.DIRECT and provider.id not in session["suppressed_direct"]:
@@ -524,7 +524,7 @@ def _submit(
 ) -> dict[str, Any] | None:
     data = body.get("data")
     if route == CONTRACT_TERM and data is None:
-        # The reference client's "Skip / until terminated" posts no data at all.
+        # FlatPeak's web client posts no data at all for "skip" (docs/protocol.md §4.10).
         _finish_capture(session, None, None)
         return None
     data = _data(body)
@@ -758,7 +758,7 @@ def _submit_surcharge(session: dict[str, Any], data: dict[str, Any]) -> None:
 
 
 def _submit_advanced(session: dict[str, Any], data: dict[str, Any]) -> None:
-    """ADVANCED is off by default (REFERENCE: an emulator may never offer it); when on, the
+    """ADVANCED is off by default (docs/protocol.md §4.15: only a zero preview); when on, the
     schedule's first rate becomes a flat price, which is all the summary pages can show."""
     tariff = data.get("tariff")
     try:

@@ -1,13 +1,15 @@
 """Compressed responses (Brotli or gzip) without a proxy in front.
 
-Why our own ~100 lines rather than Flask-Compress (1.25 was tried and dropped):
-Flask-Compress treats ``send_file`` responses as streams, so it would compress every static file
-on every request at the streaming level and drop its ``Content-Length``; its optional cache is
-keyed by a callback and rewritten on each hit. Static files are the biggest bytes we send and
-never change between deploys, so here they are compressed once per worker at the highest level
-(Brotli 11, gzip 9) and served from memory with an exact ``Content-Length`` and an ETag per
-coding (so 304s keep working). Pages and htmx fragments are compressed per response at a cheap
-level: they are small, personal and ``no-store``.
+Static files are the biggest bytes we send and never change between deploys, so they are
+compressed once per worker at the highest level (Brotli 11, gzip 9) and served from memory with an
+exact ``Content-Length`` and an ETag per coding (so 304s keep working). Pages and htmx fragments
+are compressed per response at a cheap level: they are small, personal and ``no-store``.
+
+Flask-Compress 1.25 (read in its source, and run against a static file) does not fit: it
+compresses ``send_file`` responses as streams on every request at the one level it uses for
+everything, drops their ``Content-Length``, never gzips them (``gzip`` is not in its streaming
+algorithms), compresses a 206 partial response while leaving its ``Content-Range`` on the
+uncompressed bytes, and ignores ``Cache-Control: no-transform``.
 
 Rules: only text types; nothing under ``COMPRESS_MIN_SIZE`` bytes (the headers would cost more
 than the saving); never a body that already has a ``Content-Encoding``, a stream, a partial
@@ -162,12 +164,14 @@ def _compress_response(response: Response, static: StaticCache) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Install before other ``after_request`` hooks: Flask runs them last-registered first, so
-    this one sees the final body."""
+    """Register the compression hook. Call it before anything else registers an
+    ``after_request`` hook: Flask runs them last-registered first, so the first one registered
+    runs last and compresses the final body."""
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     static = StaticCache()
     app.extensions["compression_static_cache"] = static
-    app.after_request_funcs.setdefault(None, []).insert(
-        0, lambda response: _compress_response(response, static)
-    )
+
+    @app.after_request
+    def compress_response(response: Response) -> Response:
+        return _compress_response(response, static)

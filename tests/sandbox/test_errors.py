@@ -1,4 +1,4 @@
-"""Every validation error code in REFERENCE §3, and the session staying put after each one."""
+"""Every validation error code in docs/protocol.md §6.3, and the session staying put after each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every integration type and every page action, walked over HTTP (REFERENCE §6.2)."""
+"""Every integration type and every page action, walked over HTTP (docs/protocol.md §7.3)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The reference's example page objects validate against what the sandbox really sends.
+"""FlatPeak's documented example page objects validate against what the sandbox really sends.
 
-``tests/fixtures/reference_pages.json`` holds REFERENCE §3's examples keyed by route; the webapp
-renders every page from it. Here every one of them is compared with a live page of the same route:
-the same keys with the same JSON types, recursively. The sandbox may add a few keys, listed below
-with the reason, and nothing else.
+``tests/fixtures/reference_pages.json`` holds those examples keyed by route (docs/protocol.md §4,
+§5 and §6.1); the webapp renders every page from it. Here every one of them is compared with a live
+page of the same route: the same keys with the same JSON types, recursively. The sandbox may add a
+few keys, listed below with the reason, and nothing else.
 """
 
 from __future__ import annotations

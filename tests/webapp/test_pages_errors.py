@@ -1,4 +1,4 @@
-"""Every Connect error code in REFERENCE.md shows next to the field it concerns, with what the
+"""Every Connect error code (docs/protocol.md §6.3) shows next to its field, with what the
 customer typed kept: adapter (field_for_error, message_for_error) and template together."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ TYPED = {
     "contract_term_capture": {"term": "date", "contract_end_date": "2026-06-30"},
 }
 
-# (route, code, field) for every code REFERENCE.md lists per page, plus the cross-page ones.
+# (route, code, field) for every code of docs/protocol.md §6.3 per page, plus the cross-page ones.
 CASES = [
     ("postal_address_capture", "address_line1_missing", "address_line1"),
     ("postal_address_capture", "city_missing", "city"),
