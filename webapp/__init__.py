@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        static_folder=None,
     )
     app.config.from_mapping(settings.load(config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])

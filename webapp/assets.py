@@ -31,12 +31,13 @@ import os
 import re
 from pathlib import Path
 
-from flask import Flask, Response, request, send_from_directory, url_for
+from flask import Flask, Response, current_app, request, send_from_directory, url_for
 from werkzeug.security import safe_join
 
 ONE_YEAR = 365 * 24 * 3600
 IMMUTABLE = f"public, max-age={ONE_YEAR}, immutable"
 DIGEST_LENGTH = 12
+EXTENSION_KEY = "connect_assets"
 # The project's static files (webapp/../static).
 DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
@@ -59,7 +60,7 @@ def split_name(filename: str) -> tuple[str, str | None]:
 
 def init_app(app: Flask, folder: str | os.PathLike[str] | None = None) -> None:
     """Serve ``folder`` (default: the project's ``static/``) at ``/static`` under the endpoint
-    ``static``, and give templates ``asset_url``.
+    ``static``, and name its files for :func:`asset_url`.
 
     The app must be created with ``static_folder=None``: otherwise Flask has registered its own
     ``static`` rule, which knows nothing of hashed names, and two views cannot share an endpoint.
@@ -117,4 +118,9 @@ def init_app(app: Flask, folder: str | os.PathLike[str] | None = None) -> None:
     app.add_url_rule(
         f"{app.static_url_path}/<path:filename>", endpoint="static", view_func=serve_static
     )
-    app.jinja_env.globals["asset_url"] = asset_url
+    app.extensions[EXTENSION_KEY] = asset_url
+
+
+def asset_url(filename: str) -> str:
+    """The content-addressed URL of a static file (a template global, see templating.py)."""
+    return current_app.extensions[EXTENSION_KEY](filename)

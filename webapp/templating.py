@@ -1,7 +1,8 @@
 """Everything templates can use beyond their own context, registered in one place.
 
-Filters format numbers, money, rates and times in the customer's locale (:mod:`webapp.formatting`).
-Globals are what the shared partials need: the partials are imported without context, so Jinja
+``asset_url`` names a static file by its content (:mod:`webapp.assets`). Filters format
+numbers, money, rates and times in the customer's locale (:mod:`webapp.formatting`). The other
+globals are what the shared partials need: the partials are imported without context, so Jinja
 builds each of them once rather than on every render, and whatever they read per request (the
 flow handle, a launch code for a browser without cookies, the page's version on ``g``) comes
 from a global instead. The context processor adds what every page shows: the flow handle, the
@@ -15,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 
-from webapp import formatting, sessions
+from webapp import assets, formatting, sessions
 from webapp.branding import brand_from_config
 from webapp.flow_state import flow_state
 from webapp.pages.common import action_hint, action_label
@@ -39,6 +40,7 @@ def init_app(
         time_of_day=formatting.format_time_of_day,
     )
     app.jinja_env.globals.update(
+        asset_url=assets.asset_url,
         html_lang=formatting.html_lang,
         country_name=formatting.country_name,
         rate_unit=formatting.rate_unit,

@@ -2,7 +2,7 @@
 
 Servers start once per session (the app on ``localhost``, the allowed partner on ``127.0.0.2``,
 a partner that is *not* allowed on ``127.0.0.3``); each test gets fresh browser contexts, so no
-cookie or storage leaks between tests. Chromium runs with the network-quiet flags of the brief.
+cookie or storage leaks between tests. Chromium runs with network-quiet flags.
 """
 
 from __future__ import annotations

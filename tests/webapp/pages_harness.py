@@ -34,7 +34,7 @@ def make_app(**config: Any) -> Flask:
     app = Flask(
         "pages_harness",
         template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        static_folder=None,
     )
     app.config.update(
         SECRET_KEY="test-only-secret",

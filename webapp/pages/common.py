@@ -10,7 +10,7 @@ from typing import Any
 
 from webapp.i18n import lazy_gettext as _l
 
-# Connect's own messages (REFERENCE.md §3, §4), marked for translation. Our local checks use the
+# Connect's own messages (docs/protocol.md §6.3), marked for translation. Our local checks use the
 # same text, so a customer sees the same words whichever side caught the mistake. Messages that
 # embed ids (provider_not_found ...) are shown as Connect sent them, since only Connect knows them.
 ERROR_MESSAGES: dict[str, Any] = {
