@@ -159,24 +159,20 @@ def step() -> Response:
     token, cached = state.token, state.page
     if not token or cached is None:
         return navigate(show_url())
-    flow_ledger = ledger(token)
+    posted_route = request.form.get("route", "")
     posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
     if posted_version is None:
-        seen = flow_ledger.state()
-        locked_version = seen.version if seen else 0
-    else:
-        # The page the form names: every copy of one form meets at this lock; a form for a page
-        # the flow has left takes a lock nobody else wants and is then turned away.
-        locked_version = posted_version
-    lock = flow_ledger.lock(locked_version)
+        return unversioned(token, cached, posted_route)
+    flow_ledger = ledger(token)
+    # The page the form names: every copy of one form meets at this lock; a form for a page the
+    # flow has left takes a lock nobody else wants and is then turned away.
+    lock = flow_ledger.lock(posted_version)
     if not lock.acquire():
         return still_sending(cached)
     try:
-        posted_route = request.form.get("route", "")
         try:
             decision = steps.decide(
                 lock.state,
-                locked_version=locked_version,
                 posted_version=posted_version,
                 posted_route=posted_route,
                 cached=cached,
@@ -245,6 +241,25 @@ def send_step(
         )
     version = flow_ledger.observe(answer, stepped=True, release=lock)
     return respond(answer, after_post=True, version=version)
+
+
+def unversioned(token: str, cached: Page, posted_route: str) -> Response:
+    """A step form that names no page version is never sent: every form we render carries one,
+    so this one is forged, or from a page rendered while the ledger had no record. The customer
+    gets the current page; if it is the one they posted from, with what they typed."""
+    try:
+        answer = flatpeak().restore(token)
+    except FlatPeakError as exc:
+        return step_failed(cached, exc)
+    if isinstance(answer, ConnectError):
+        return connect_refused(answer)
+    if answer.route != posted_route or adapter_for(answer.route) is None:
+        return show_current(answer)
+    state = flow_state()
+    state.page = answer
+    version = ledger(token).observe(answer)
+    notice = _("Nothing was sent yet. Please check your answers and press the button again.")
+    return render_page(answer, values=typed_values(), errors={FORM_ERROR: notice}, version=version)
 
 
 def step_failed(page: Page, exc: FlatPeakError) -> Response:

@@ -86,11 +86,12 @@ def _is_handle(value: str | None) -> bool:
 class FlowSessionInterface(RedisSessionInterface):
     """Flask-Session's Redis interface plus Partitioned cookies and the flow-handle fallback.
 
-    It overrides three of Flask-Session's underscore methods (``_retrieve_session_data``,
-    ``_get_store_id`` and ``_generate_sid`` are called, ``_upsert_session`` is replaced) because
-    the library has no public way to open a session by an id other than the cookie's or to write
-    a second key in the same round trip; ``flask-session`` is pinned to an exact version in
-    pyproject.toml, and the session tests exercise every override.
+    It uses Flask-Session's underscore methods (``_retrieve_session_data``, ``_get_store_id``,
+    ``_generate_sid`` and ``_delete_session`` are called, ``_upsert_session`` is replaced)
+    because the library has no public way to open a session by an id other than the cookie's,
+    to save one without setting the cookie, or to write a second key in the same round trip;
+    ``flask-session`` is pinned to an exact version in pyproject.toml, and the session tests
+    exercise every override.
     """
 
     def _load(self, sid: str) -> ServerSideSession | None:
@@ -171,6 +172,9 @@ class FlowSessionInterface(RedisSessionInterface):
         if store_down() is not None or g.get("connect_sessionless"):
             return  # no Set-Cookie either: the browser keeps the session it had
         try:
+            if opened_without_cookie(session):
+                self._save_without_cookie(app, session)
+                return
             super().save_session(app, session, response)
         except redis.RedisError as error:
             # Raised from process_response, this reaches the 500 handler, not the RedisError one;
@@ -189,14 +193,39 @@ class FlowSessionInterface(RedisSessionInterface):
                 cookie += "; Partitioned"
             response.headers.add("Set-Cookie", cookie)
 
+    def renew(self, session: ServerSideSession) -> None:
+        """A new id for this session, its old record deleted. Unlike Flask-Session's
+        ``regenerate``, also for a session that is empty by now (a new flow clears it first)."""
+        self._delete_session(self._get_store_id(session.sid))
+        session.sid = self._generate_sid(self.sid_length)
+        session.modified = True
+
+    def _save_without_cookie(self, app: Flask, session: ServerSideSession) -> None:
+        """A session opened by a flow handle or a launch code is written back, but never handed
+        to the browser as its cookie: whoever holds a handle or code (a cross-site form, a link)
+        must not be able to plant their session in someone else's browser."""
+        store_id = self._get_store_id(session.sid)
+        if not session:
+            if session.modified:
+                self._delete_session(store_id)
+            return
+        if self.should_set_storage(app, session):
+            self._upsert_session(app.permanent_session_lifetime, session, store_id)
+
+
+def opened_without_cookie(session: Any) -> bool:
+    """Whether this request's session came from a flow handle or a launch code."""
+    return bool(getattr(session, "opened_without_cookie", False))
+
 
 def _interface() -> FlowSessionInterface:
     return current_app.session_interface  # type: ignore[return-value]
 
 
 def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | None = None) -> str:
-    """Bind a new flow to this browser: new session id (against fixation), new handle, and
-    nothing kept from the flow before (see :class:`~webapp.flow_state.FlowState`).
+    """Bind a new flow to this browser: new session id and CSRF secret (against fixation), new
+    handle, and nothing kept from the flow before (see :class:`~webapp.flow_state.FlowState`).
+    A session that arrived by handle or launch code stays cookieless (see ``save_session``).
 
     Returns a launch code for the redirect to the first page.
     """
@@ -205,7 +234,12 @@ def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | No
     if state.handle:
         interface.client.delete(_FLOW_PREFIX + state.handle)
     state.reset()
-    interface.regenerate(session)  # type: ignore[arg-type]
+    # A new CSRF secret too: a token read before this flow began (perhaps by someone who
+    # planted a session here) must not be good for posting into it.
+    csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(csrf_key, None)
+    g.pop(csrf_key, None)
+    interface.renew(session)  # type: ignore[arg-type]
     session.permanent = True
     state.begin(connect_token, entry, secrets.token_urlsafe(24), embed_origin)
     return new_launch_code()
@@ -233,7 +267,7 @@ def cookieless_launch_code() -> str | None:
     works gets None, and costs no Redis write."""
     if not session or not flow_state().handle:
         return None
-    if not getattr(session, "opened_without_cookie", False):
+    if not opened_without_cookie(session):
         return None
     try:
         return new_launch_code()

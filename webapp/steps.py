@@ -337,19 +337,18 @@ Decision = Proceed | Current | Refused
 def decide(
     state: State | None,
     *,
-    locked_version: int,
-    posted_version: int | None,
+    posted_version: int,
     posted_route: str,
     cached: Page,
     ask: Callable[[], Page | ConnectError],
 ) -> Decision:
     """Whether a posted step form may be sent, from what the step lock found.
 
-    ``state`` is the ledger as the lock for page ``locked_version`` found it; ``posted_version``
-    and ``posted_route`` are what the form carried (a form rendered without a version has
-    None), ``cached`` is the page the session last showed, and ``ask`` asks Connect for the
-    flow's current page (``session_restore``), called only when the answer depends on it.
-    A failure to ask (:class:`~webapp.flatpeak.FlatPeakError`) propagates: nothing was decided.
+    ``state`` is the ledger as the lock for page ``posted_version`` found it; ``posted_version``
+    and ``posted_route`` are what the form carried, ``cached`` is the page the session last
+    showed, and ``ask`` asks Connect for the flow's current page (``session_restore``), called
+    only when the answer depends on it. A failure to ask
+    (:class:`~webapp.upstream_errors.FlatPeakError`) propagates: nothing was decided.
     """
     asked: Page | None = None
 
@@ -365,16 +364,9 @@ def decide(
         if answer.route != posted_route or fingerprint(answer) != fingerprint(cached):
             return Current(answer)
         return Proceed(answer, None)
-    if state.version != locked_version:
+    if state.version != posted_version or state.route != posted_route:
         # A form for a page the flow has left, or the flow moved on while this request waited
         # for the lock.
-        return current(ask())
-    if posted_version is not None:
-        on_current_page = posted_version == state.version and posted_route == state.route
-    else:
-        # A form rendered without a version: the page this session last showed stands in.
-        on_current_page = posted_route == cached.route and fingerprint(cached) == state.fp
-    if not on_current_page:
         return current(ask())
     page = cached
     if fingerprint(cached) != state.fp:

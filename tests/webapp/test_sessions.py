@@ -71,10 +71,11 @@ def test_flow_continues_without_cookies_through_the_htmx_header(client: FlaskCli
     form = browser.page.form_with(names=("address_line1",))
     handle = form.value("flow")
     csrf = form.value("csrf_token")
+    version = form.value("version")
     client.delete_cookie("fpconnect")
     response = client.post(
         "/connect/flow",
-        data={**GB_ADDRESS, "route": "postal_address_capture"},
+        data={**GB_ADDRESS, "route": "postal_address_capture", "version": version},
         headers={"HX-Request": "true", "X-Connect-Flow": handle, "X-CSRFToken": csrf},
     )
     assert response.status_code == 200

@@ -284,17 +284,36 @@ def test_a_replayed_old_form_for_the_same_route_sends_nothing(
     assert len(sent(sandbox, token, "postal_address_capture")) == 2
 
 
-def test_a_form_from_before_the_ledger_still_works(
+def test_a_ledger_redis_lost_is_rebuilt_from_connect(
     client: FlaskClient, app_redis, sandbox: SandboxServer
 ) -> None:
-    """A form rendered without a version (or a ledger Redis lost) is checked with Connect."""
+    """The ledger's record is gone (Redis lost it): the form still names its page, and the step
+    is checked with Connect and sent once."""
+    browser = started(client)
+    token = token_of(client)
+    for key in app_redis.scan_iter("connect:steps:*"):
+        app_redis.delete(key)
+    assert browser.submit(GB_ADDRESS).route == "provider_select"
+    assert len(sent(sandbox, token, "postal_address_capture")) == 1
+
+
+def test_a_step_without_a_page_version_is_never_sent(
+    client: FlaskClient, sandbox: SandboxServer
+) -> None:
+    """Every step form we render names its page version; one that does not (forged, or posted
+    by a page rendered while the ledger had no record) sends nothing, and what was typed stays."""
     browser = started(client)
     token = token_of(client)
     form = browser.page.form_with(names=("address_line1",))
     form.fields = [(key, value) for key, value in form.fields if key != "version"]
-    for key in app_redis.scan_iter("connect:steps:*"):
-        app_redis.delete(key)
-    assert browser.submit(GB_ADDRESS, form=form).route == "provider_select"
+    typed = {**GB_ADDRESS, "address_line1": "1 Test Street, Flat 9"}
+    page = browser.submit(typed, form=form)
+    assert page.route == "postal_address_capture"
+    assert "Nothing was sent yet" in page.html
+    assert page.form_with(names=("address_line1",)).value("address_line1") == typed["address_line1"]
+    assert sent(sandbox, token, "postal_address_capture") == []
+    # The page shown now carries its version: pressing again goes through, once.
+    assert browser.submit(typed).route == "provider_select"
     assert len(sent(sandbox, token, "postal_address_capture")) == 1
 
 
