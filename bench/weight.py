@@ -13,7 +13,6 @@ production), not ours; they are listed but not counted.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,19 +27,17 @@ from bench.load import (
     SUMMARIES,
     TARIFFS,
     FlowFailed,
-    Form,
     button,
     form_with,
     post_forms,
-    route_of,
     submission,
 )
 from bench.stack import PUBLIC_HOST, PUBLIC_URL, Stack
+from devstack.forms import Form, hx_headers_of, route_of
 
 ACCEPT = "gzip, br"
 _LINKS = re.compile(r"<(link|script|img)\b([^>]*)>", re.I)
 _CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
-_HX_HEADERS = re.compile(r"<body\b[^>]*\bhx-headers='([^']*)'", re.S)
 
 
 @dataclass
@@ -143,9 +140,7 @@ class WeighingBrowser:
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             response, wire = self.send("GET", path, headers)
             hops.append((path, response, wire))
-        match = _HX_HEADERS.search(response.text)
-        if match:
-            self.hx_headers = json.loads(html.unescape(match.group(1)))
+        self.hx_headers = hx_headers_of(response.text) or self.hx_headers
         return hops
 
     def post(self, form: Form, overrides: dict[str, str]) -> tuple[requests.Response, bytes]:
@@ -157,7 +152,7 @@ class WeighingBrowser:
             **self.hx_headers,
         }
         body = urlencode(submission(form, overrides))
-        return self.send("POST", form.action or "/connect/flow", headers, body)
+        return self.send("POST", form.hx_post or form.action or "/connect/flow", headers, body)
 
 
 def first_visit(stack: Stack, token: str) -> tuple[list[Item], list[str], WeighingBrowser, str]:
@@ -223,7 +218,7 @@ def fragments(browser: WeighingBrowser, first_page: str, number: int) -> list[It
     items.append(item(f"contract → {summary}", response, wire))
     if route_of(response.text) != summary:
         raise FlowFailed(f"weight flow reached {route_of(response.text)}, not {summary}")
-    form = next(f for f in post_forms(response.text) if any(b[1] == "SAVE" for b in f.buttons))
+    form = form_with(post_forms(response.text), (), summary, button=("action", "SAVE"))
     response, wire = browser.post(form, {"action": "SAVE"})
     items.append(item("SAVE → HX-Redirect", response, wire))
     return items

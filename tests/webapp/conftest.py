@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +20,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
+from devstack.forms import Form, find_button, find_form, flow_state_of, parse_forms, route_of
 from tests.conftest import RedisServer, SandboxServer
 from webapp import create_app
 
@@ -74,76 +74,6 @@ def app_redis(redis_server: RedisServer) -> redis.Redis:
 
 
 @dataclass
-class Form:
-    action: str
-    method: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    buttons: list[tuple[str, str]] = field(default_factory=list)
-    radios: dict[str, list[str]] = field(default_factory=dict)
-
-    def value(self, name: str) -> str | None:
-        return next((value for key, value in self.fields if key == name), None)
-
-
-class _FormParser(HTMLParser):
-    """Collects forms with their fields as a browser would submit them by default."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.route: str | None = None
-        self.state: str | None = None
-        self._select: str | None = None
-        self._select_value: str | None = None
-        self._select_first: str | None = None
-
-    @property
-    def _form(self) -> Form | None:
-        return self.forms[-1] if self.forms and self.forms[-1].method else None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {key: value or "" for key, value in attrs}
-        if "data-route" in a and self.route is None:
-            self.route = a["data-route"]
-        if "data-flow-state" in a and self.state is None:
-            self.state = a["data-flow-state"]
-        if tag == "form":
-            self.forms.append(Form(action=a.get("action", ""), method=a.get("method", "get")))
-            return
-        form = self.forms[-1] if self.forms else None
-        if form is None:
-            return
-        if tag == "input" and a.get("name"):
-            kind = a.get("type", "text").lower()
-            if kind in ("submit", "button", "image"):
-                form.buttons.append((a["name"], a.get("value", "")))
-            elif kind in ("radio", "checkbox"):
-                form.radios.setdefault(a["name"], []).append(a.get("value", "on"))
-                if "checked" in a:
-                    form.fields.append((a["name"], a.get("value", "on")))
-            else:
-                form.fields.append((a["name"], a.get("value", "")))
-        elif tag == "button" and a.get("type", "submit") == "submit" and a.get("name"):
-            form.buttons.append((a["name"], a.get("value", "")))
-        elif tag == "select" and a.get("name"):
-            self._select, self._select_value, self._select_first = a["name"], None, None
-        elif tag == "option" and self._select:
-            value = a.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-            if "selected" in a:
-                self._select_value = value
-        elif tag == "textarea" and a.get("name"):
-            form.fields.append((a["name"], ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select and self.forms:
-            value = self._select_value if self._select_value is not None else self._select_first
-            self.forms[-1].fields.append((self._select, value or ""))
-            self._select = None
-
-
-@dataclass
 class Page:
     status: int
     url: str
@@ -151,21 +81,16 @@ class Page:
     headers: dict[str, str]
 
     def __post_init__(self) -> None:
-        parser = _FormParser()
-        parser.feed(self.html)
-        self.forms = parser.forms
-        self.route = parser.route
-        self.state = parser.state
+        self.forms = parse_forms(self.html)
+        self.route = route_of(self.html)
+        self.state = flow_state_of(self.html)
 
-    def form_with(self, *, button: tuple[str, str] | None = None, names: tuple[str, ...] = ()):
-        for form in self.forms:
-            if form.method.lower() != "post":
-                continue
-            if button and button not in form.buttons:
-                continue
-            present = {key for key, _ in form.fields} | set(form.radios)
-            if all(name in present for name in names):
-                return form
+    def form_with(
+        self, *, button: tuple[str, str] | None = None, names: tuple[str, ...] = ()
+    ) -> Form:
+        form = find_form(self.forms, button=button, names=names)
+        if form is not None:
+            return form
         raise AssertionError(
             f"no form with button={button} fields={names} on {self.route or self.url}:\n"
             + "\n".join(f"  {f.action} {f.fields} {f.buttons}" for f in self.forms)
@@ -278,13 +203,9 @@ class Browser:
     def button_value(self, field_name: str, label: str) -> str:
         """The value of the ``field_name`` button whose visible text contains ``label``."""
         assert self.page is not None
-        pattern = re.compile(
-            r"<button[^>]*name=\"" + field_name + r"\"[^>]*value=\"([^\"]+)\"[^>]*>(.*?)</button>",
-            re.S,
-        )
-        for value, inner in pattern.findall(self.page.html):
-            if label in re.sub(r"<[^>]+>", " ", inner).replace("&amp;", "&"):
-                return value
+        found = find_button(self.page.forms, field_name, label)
+        if found is not None:
+            return found[1]
         raise AssertionError(f"no {field_name} button for {label!r} on {self.page.route}")
 
     def provider_login(self, outcome: str) -> Page:

@@ -15,7 +15,6 @@ append-only file: the app's own Redis here never writes an RDB snapshot (``--sav
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
@@ -30,6 +29,7 @@ import pytest
 import requests
 from flask import session
 
+from devstack.forms import hx_headers_of
 from tests.conftest import RedisServer, SandboxServer, free_port
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page, app_config
 from tests.webapp.live_app import APP_DB, HttpBrowser, LiveRedis, LiveStack, connections_to
@@ -73,9 +73,9 @@ def customer(stack: LiveStack) -> Iterator[HttpBrowser]:
 
 def hx_headers(page: Page) -> dict[str, str]:
     """What htmx sends with every request: ``<body hx-headers>`` plus ``HX-Request``."""
-    match = re.search(r"<body[^>]*hx-headers='([^']*)'", page.html)
-    assert match, "the page has no hx-headers"
-    return {**json.loads(match.group(1)), "HX-Request": "true"}
+    headers = hx_headers_of(page.html)
+    assert headers, "the page has no hx-headers"
+    return {**headers, "HX-Request": "true"}
 
 
 def provider_choice(browser: HttpBrowser, name: str = "Northwind Energy") -> dict[str, str]:
