@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 
 from bench.run import Options, run_benchmark
 from bench.stack import StackOptions
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import app_config
 from webapp import create_app
 from webapp.compression import choose_encoding

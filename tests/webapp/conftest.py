@@ -1,6 +1,7 @@
 """Fixtures for the web-app core: the app pointed at the session's real redis-server and sandbox,
 and a small form-driven "browser" that walks a flow the way a customer without JavaScript does
-(read the page, fill the form it shows, press a button, follow the redirects).
+(read the page, fill the form it shows, press a button, follow the redirects), through Flask's
+test client or, as ``HttpBrowser``, over real HTTP to an app under gunicorn.
 
 Nothing is mocked: the app talks to the sandbox over HTTP, sessions live in Redis, and every
 form post carries the CSRF token and flow handle the page rendered.
@@ -21,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devstack.forms import Form, find_button, find_form, flow_state_of, parse_forms, route_of
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from webapp import create_app
 
 APP_DB = 3
@@ -212,6 +213,54 @@ class Browser:
         """On the sandbox's provider login page, choose approve / pending / fail / skip."""
         assert self.page is not None and not self._is_app(self.page.url), self.page.url
         return self.submit(button=("outcome", outcome))
+
+
+class _HttpResponse:
+    """The bits of a Flask test response that :class:`Browser` reads, from ``requests``."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.raw = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+
+    def get_data(self, as_text: bool = False) -> str | bytes:
+        return self.raw.text if as_text else self.raw.content
+
+
+class HttpClient:
+    """A browser's cookie jar and connection, talking to the app over real HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.responses: list[requests.Response] = []
+
+    def open(self, path: str, method: str = "GET", **kwargs: Any) -> _HttpResponse:
+        response = self.http.request(
+            method, self.base_url + path, allow_redirects=False, timeout=20, **kwargs
+        )
+        self.responses.append(response)
+        return _HttpResponse(response)
+
+
+class HttpBrowser(Browser):
+    """:class:`Browser` over HTTP to a live app (absolute URLs of the app count as ours)."""
+
+    def __init__(self, base_url: str, *, htmx: bool = False) -> None:
+        super().__init__(HttpClient(base_url), htmx=htmx)  # type: ignore[arg-type]
+        self.base_url = base_url
+
+    @property
+    def http(self) -> HttpClient:
+        return self.client  # type: ignore[return-value]
+
+    def _is_app(self, url: str) -> bool:
+        return url.startswith("/") or url.startswith(self.base_url + "/")
+
+    def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
+        if url.startswith(self.base_url):
+            url = url[len(self.base_url) :] or "/"
+        return super()._app_response(method, url, **kwargs)
 
 
 @pytest.fixture

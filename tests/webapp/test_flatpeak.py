@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from webapp.flatpeak import (
     AuthFailed,
     ConnectError,

@@ -7,7 +7,7 @@ import secrets
 
 import redis
 
-from tests.conftest import RedisServer
+from devstack.stack import RedisServer
 from webapp import steps
 
 PAGE = {"route": "postal_address_capture", "data": {"postal_address": {}}, "actions": []}
