@@ -44,7 +44,6 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-from bench.stack import ACCOUNT_ID, API_KEY, PUBLIC_HOST, PUBLIC_URL
 from devstack.forms import (
     Form,
     find_button,
@@ -54,6 +53,12 @@ from devstack.forms import (
     parse_forms,
     route_of,
 )
+from devstack.stack import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
+
+# Only ever a name in URLs and cookies: the driver connects to loopback and says this host in
+# X-Forwarded-Host, as a load balancer would.
+PUBLIC_HOST = "connect.bench.invalid"
+PUBLIC_URL = f"https://{PUBLIC_HOST}"
 
 ADDRESS = {
     "address_line1": "1 Test Street",
@@ -137,7 +142,7 @@ class Partner:
     async def bearer(self) -> str:
         async with self._lock:
             if self._bearer is None:
-                auth = aiohttp.BasicAuth(ACCOUNT_ID, API_KEY)
+                auth = aiohttp.BasicAuth(SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY)
                 async with self.http.get(f"{self.sandbox_url}/login", auth=auth) as response:
                     if response.status != 200:
                         raise FlowFailed(f"partner login answered {response.status}")

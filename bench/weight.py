@@ -24,6 +24,8 @@ import requests
 from bench.load import (
     ADDRESS,
     PROVIDER,
+    PUBLIC_HOST,
+    PUBLIC_URL,
     SUMMARIES,
     TARIFFS,
     FlowFailed,
@@ -32,7 +34,6 @@ from bench.load import (
     post_forms,
     submission,
 )
-from bench.stack import PUBLIC_HOST, PUBLIC_URL, Stack
 from devstack.forms import Form, hx_headers_of, route_of
 
 ACCEPT = "gzip, br"
@@ -155,9 +156,9 @@ class WeighingBrowser:
         return self.send("POST", form.hx_post or form.action or "/connect/flow", headers, body)
 
 
-def first_visit(stack: Stack, token: str) -> tuple[list[Item], list[str], WeighingBrowser, str]:
+def first_visit(app_url: str, token: str) -> tuple[list[Item], list[str], WeighingBrowser, str]:
     """The first page and everything it links, and the third-party images left uncounted."""
-    browser = WeighingBrowser(stack.app_url)
+    browser = WeighingBrowser(app_url)
     hops = browser.navigate(f"/connect?fp_cot={token}")
     items = []
     for path, response, wire in hops:
@@ -187,7 +188,7 @@ def first_visit(stack: Stack, token: str) -> tuple[list[Item], list[str], Weighi
         if href in seen:
             continue
         seen.add(href)
-        response, wire = fetch(anonymous, "GET", urljoin(stack.app_url + "/", href), {})
+        response, wire = fetch(anonymous, "GET", urljoin(app_url + "/", href), {})
         if response.status_code != 200:
             raise FlowFailed(f"asset {href} answered {response.status_code}")
         items.append(item(urlsplit(href).path.rsplit("/", 1)[-1], response, wire))
@@ -225,12 +226,12 @@ def fragments(browser: WeighingBrowser, first_page: str, number: int) -> list[It
 
 
 def measure(
-    stack: Stack, make_token: Callable[[str], str]
+    app_url: str, make_token: Callable[[str], str]
 ) -> tuple[list[Item], list[str], list[Item]]:
     """First visit (fixed path), then the fragments of both paths."""
-    visit, uncounted, browser, page = first_visit(stack, make_token("weight-0"))
+    visit, uncounted, browser, page = first_visit(app_url, make_token("weight-0"))
     steps = fragments(browser, page, 0)
-    second = WeighingBrowser(stack.app_url)
+    second = WeighingBrowser(app_url)
     hops = second.navigate(f"/connect?fp_cot={make_token('weight-1')}")
     steps += fragments(second, hops[-1][1].text, 1)
     return visit, uncounted, steps

@@ -24,8 +24,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.run import Options, run_benchmark
-from bench.stack import StackOptions
+from bench.run import Options, StackOptions, run_benchmark
 from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import app_config
 from webapp import create_app
