@@ -15,6 +15,29 @@ import pytest
 
 from devstack.stack import SANDBOX_DB, RedisServer, SandboxServer
 
+# What the session's processes provide; a test marked ``unit`` must not ask for any of them.
+PROCESS_FIXTURES = frozenset(
+    {
+        "redis_server",
+        "sandbox",
+        "sandbox_factory",
+        "app_server",
+        "app_factory",
+        "partner",
+        "playwright_driver",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``-m unit`` honest: a unit test that starts a process fails at collection."""
+    for item in items:
+        if item.get_closest_marker("unit") is None:
+            continue
+        needs = PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if needs:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but uses {sorted(needs)}")
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:

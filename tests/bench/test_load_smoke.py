@@ -74,6 +74,7 @@ def decode(body: bytes, coding: str | None) -> bytes:
     return body
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [

@@ -132,6 +132,7 @@ def test_reference_example_matches_live_shape(live_pages, route):
     assert not problems, f"{route}: " + "; ".join(problems)
 
 
+@pytest.mark.unit
 def test_reference_has_every_zero_page():
     zero_pages = {
         "postal_address_capture",

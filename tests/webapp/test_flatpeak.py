@@ -101,6 +101,7 @@ def test_faults_become_typed_errors(sandbox: SandboxServer, sandbox_factory, env
         faulty.submit(token, "session_restore")
 
 
+@pytest.mark.unit
 def test_mask_keeps_tokens_recognisable_but_unreadable() -> None:
     masked = mask("cot_0123456789abcdef01234567")
     assert masked.startswith("cot_") and "0123456789" not in masked

@@ -10,6 +10,8 @@ import pytest
 from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document, render
 from webapp.pages import FORM_ERROR, Rerender, Submit, adapter_for
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 # What a customer might have typed on each page when Connect answered with an error.
 TYPED = {
     "postal_address_capture": {

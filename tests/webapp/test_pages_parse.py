@@ -10,6 +10,8 @@ from tests.webapp.pages_harness import REFERENCE_PAGES, make_app
 from webapp.pages import Rerender, Submit, adapter_for
 from webapp.pages.rate_tod_capture import RateTodCapture, coverage_problem, parse_time
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 @pytest.fixture(autouse=True)
 def ctx():

@@ -83,6 +83,7 @@ def test_production_return_url_is_allowlisted(app: Flask) -> None:
         assert not return_url_allowed(PARTNER_RETURN + ".evil.example")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("line", "secret"),
     [
