@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import ClassVar, Self
 
 import redis
@@ -211,12 +210,7 @@ class Service:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()
 
 
@@ -438,14 +432,11 @@ class Stack:
             module=app_module,
         )
         stack = cls(redis=app_redis, sandbox_redis=sandbox_redis, sandbox=sandbox, app=app)
-        started: list[Service] = []
         try:
             for service in stack.services():
                 service.start()
-                started.append(service)
         except BaseException:
-            for service in reversed(started):
-                service.stop()
+            stack.close()  # stopping one that never started is a no-op
             raise
         return stack
 
@@ -460,10 +451,5 @@ class Stack:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.forms import (
-    find_button,
-    find_form,
-    flow_state_of,
-    hx_headers_of,
-    parse_forms,
-    route_of,
-)
+from devstack import forms
 from tests.webapp.pages_harness import FLOW_HANDLE, REFERENCE_PAGES, make_app, render
 
 pytestmark = pytest.mark.unit  # no process: see tests/README.md
@@ -41,7 +34,7 @@ PAGE = """<!doctype html><body hx-headers='{"X-CSRFToken": "t&amp;1"}'>
 
 
 def test_default_submission_is_what_a_browser_sends() -> None:
-    get, post = parse_forms(PAGE)
+    get, post = forms.parse_forms(PAGE)
     assert (get.method, get.action, get.fields) == ("get", "/search", [("q", "north")])
     assert post.is_post and post.action == "/connect/flow" and post.hx_post == "/connect/flow?hx=1"
     assert post.fields == [
@@ -62,35 +55,35 @@ def test_default_submission_is_what_a_browser_sends() -> None:
 
 
 def test_comments_scripts_and_stray_controls_are_not_read() -> None:
-    names = {name for form in parse_forms(PAGE) for name in form.names}
+    names = {name for form in forms.parse_forms(PAGE) for name in form.names}
     assert not names & {"ghost", "scripted", "outside", "js-only", "close"}
-    assert len(parse_forms(PAGE)) == 2
+    assert len(forms.parse_forms(PAGE)) == 2
 
 
 def test_lookups() -> None:
-    forms = parse_forms(PAGE)
-    assert route_of(PAGE) == "tariff_select"
-    assert flow_state_of(PAGE) is None
-    assert flow_state_of('<main data-flow-state="done">') == "done"
-    assert hx_headers_of(PAGE) == {"X-CSRFToken": "t&1"}
-    assert hx_headers_of("<body>") == {}
-    assert find_form(forms, names=("term", "country")) is forms[1]
-    assert find_form(forms, names=("q",)) is None  # a GET form is never the one to post
-    assert find_form(forms, button=("tariff_id", "t1")) is forms[1]
-    assert find_button(forms, "tariff_id", "Fixed & 12M") == (forms[1], "t1")
-    assert find_button(forms, "tariff_id", "Economy 7") is None
+    parsed = forms.parse_forms(PAGE)
+    assert forms.route_of(PAGE) == "tariff_select"
+    assert forms.flow_state_of(PAGE) is None
+    assert forms.flow_state_of('<main data-flow-state="done">') == "done"
+    assert forms.hx_headers_of(PAGE) == {"X-CSRFToken": "t&1"}
+    assert forms.hx_headers_of("<body>") == {}
+    assert forms.find_form(parsed, names=("term", "country")) is parsed[1]
+    assert forms.find_form(parsed, names=("q",)) is None  # a GET form is never the one to post
+    assert forms.find_form(parsed, button=("tariff_id", "t1")) is parsed[1]
+    assert forms.find_button(parsed, "tariff_id", "Fixed & 12M") == (parsed[1], "t1")
+    assert forms.find_button(parsed, "tariff_id", "Economy 7") is None
 
 
 def test_reads_the_app_templates() -> None:
     """The real markup, so a template change that the parser cannot follow fails here."""
     with make_app().test_request_context("/connect/flow"):
         page = render(REFERENCE_PAGES["provider_select"])
-    forms = parse_forms(page)
-    assert route_of(page) == "provider_select"
-    assert hx_headers_of(page)["X-Connect-Flow"] == FLOW_HANDLE
-    found = find_button(forms, "provider_id", "Octopus Energy")
+    parsed = forms.parse_forms(page)
+    assert forms.route_of(page) == "provider_select"
+    assert forms.hx_headers_of(page)["X-Connect-Flow"] == FLOW_HANDLE
+    found = forms.find_button(parsed, "provider_id", "Octopus Energy")
     assert found is not None
     form, value = found
     assert value.startswith("prv_") and form.hx_post == "/connect/flow"
     assert form.value("flow") == FLOW_HANDLE and form.value("csrf_token")
-    assert find_form(forms, button=("action", "PROVIDER_MISSING")) is not None
+    assert forms.find_form(parsed, button=("action", "PROVIDER_MISSING")) is not None
