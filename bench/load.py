@@ -1,8 +1,8 @@
 """The customer driver: many customers at once through complete flows, on one asyncio loop.
 
 It runs in a process of its own (``python -m bench.load``, started by ``bench.run``) so that the
-process sampling memory and printing stays out of its way, and it is cheap: aiohttp, and the few
-regular expressions a flow needs instead of a full HTML parser.
+process sampling memory and printing stays out of its way, and it is cheap: aiohttp, and
+``devstack.forms`` (a few regular expressions) instead of a full HTML parser.
 
 Two targets, the same flows, the same customers and duration:
 
@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -47,10 +45,21 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
-try:  # the same pair the sandbox accepts; importable without the stack module's deps
-    from bench.stack import ACCOUNT_ID, API_KEY, PUBLIC_HOST, PUBLIC_URL
-except ImportError:  # pragma: no cover - run as a file
-    from stack import ACCOUNT_ID, API_KEY, PUBLIC_HOST, PUBLIC_URL  # type: ignore[no-redef]
+from devstack.forms import (
+    Form,
+    find_button,
+    find_form,
+    flow_state_of,
+    hx_headers_of,
+    parse_forms,
+    route_of,
+)
+from devstack.stack import SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY
+
+# Only ever a name in URLs and cookies: the driver connects to loopback and says this host in
+# X-Forwarded-Host, as a load balancer would.
+PUBLIC_HOST = "connect.bench.invalid"
+PUBLIC_URL = f"https://{PUBLIC_HOST}"
 
 ADDRESS = {
     "address_line1": "1 Test Street",
@@ -72,107 +81,31 @@ class FlowFailed(Exception):
     """A flow did not reach its end; the message says where and why."""
 
 
-# -- reading pages (regular expressions: the app's own markup, not arbitrary HTML) ------------
-
-_ATTR = re.compile(r"""([\w:.-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
-_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
-_FIELD = re.compile(
-    r"<(input|button|select|option|textarea)\b([^>]*)>|</(button|select)>", re.S | re.I
-)
-_ROUTE = re.compile(r'data-route="([^"]+)"')
-_FLOW_STATE = re.compile(r'data-flow-state="([^"]+)"')
-_HX_HEADERS = re.compile(r"<body\b[^>]*\bhx-headers='([^']*)'", re.S)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def attrs(raw: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for match in _ATTR.finditer(raw):
-        name, dq, sq, bare = match.groups()
-        value = dq if dq is not None else sq if sq is not None else bare
-        found[name.lower()] = html.unescape(value) if value is not None else ""
-    return found
-
-
-@dataclass
-class Form:
-    action: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    names: set[str] = field(default_factory=set)
-    buttons: list[tuple[str, str, str]] = field(default_factory=list)  # name, value, label
+# -- reading pages ---------------------------------------------------------------------------
 
 
 def post_forms(page: str) -> list[Form]:
-    """Each POST form's default submission (hidden fields, checked radios, selected options)
-    and its submit buttons with their visible labels."""
-    forms = []
-    for form_attrs, body in _FORM.findall(page):
-        a = attrs(form_attrs)
-        if a.get("method", "get").lower() != "post":
-            continue
-        form = Form(action=a.get("hx-post") or a.get("action", ""))
-        select: str | None = None
-        select_value: str | None = None
-        button: list[str] | None = None
-        button_start = 0
-        for match in _FIELD.finditer(body):
-            tag, raw, closing = match.groups()
-            if closing:
-                if closing.lower() == "button" and button is not None:
-                    label = html.unescape(_TAG.sub(" ", body[button_start : match.start()]))
-                    form.buttons.append((button[0], button[1], " ".join(label.split())))
-                    button = None
-                elif closing.lower() == "select" and select is not None:
-                    form.fields.append((select, select_value or ""))
-                    select = None
-                continue
-            tag = tag.lower()
-            f = attrs(raw)
-            name = f.get("name", "")
-            if tag == "option" and select is not None:
-                if select_value is None or "selected" in f:
-                    select_value = f.get("value", "")
-                continue
-            if not name:
-                continue
-            form.names.add(name)
-            if tag == "input":
-                kind = f.get("type", "text").lower()
-                if kind in ("submit", "image"):
-                    form.buttons.append((name, f.get("value", ""), f.get("value", "")))
-                elif kind in ("radio", "checkbox"):
-                    if "checked" in f:
-                        form.fields.append((name, f.get("value", "on")))
-                elif kind != "button":
-                    form.fields.append((name, f.get("value", "")))
-            elif tag == "button" and f.get("type", "submit").lower() == "submit":
-                button, button_start = [name, f.get("value", "")], match.end()
-            elif tag == "select":
-                select, select_value = name, None
-            elif tag == "textarea":
-                form.fields.append((name, ""))
-        forms.append(form)
-    return forms
+    return [form for form in parse_forms(page) if form.is_post]
 
 
-def route_of(page: str) -> str | None:
-    match = _ROUTE.search(page)
-    return match.group(1) if match else None
-
-
-def form_with(forms: list[Form], names: tuple[str, ...], route: str | None) -> Form:
-    for form in forms:
-        if all(name in form.names for name in names):
-            return form
-    raise FlowFailed(f"{route}: no form with {names}")
+def form_with(
+    forms: list[Form],
+    names: tuple[str, ...],
+    route: str | None,
+    *,
+    button: tuple[str, str] | None = None,
+) -> Form:
+    form = find_form(forms, names=names, button=button)
+    if form is None:
+        raise FlowFailed(f"{route}: no form with {names or button}")
+    return form
 
 
 def button(forms: list[Form], name: str, label: str, route: str | None) -> tuple[Form, str]:
-    for form in forms:
-        for button_name, value, text in form.buttons:
-            if button_name == name and label in text:
-                return form, value
-    raise FlowFailed(f"{route}: no {name} button labelled {label!r}")
+    found = find_button(forms, name, label)
+    if found is None:
+        raise FlowFailed(f"{route}: no {name} button labelled {label!r}")
+    return found
 
 
 def submission(form: Form, overrides: dict[str, str]) -> list[tuple[str, str]]:
@@ -210,7 +143,7 @@ class Partner:
     async def bearer(self) -> str:
         async with self._lock:
             if self._bearer is None:
-                auth = aiohttp.BasicAuth(ACCOUNT_ID, API_KEY)
+                auth = aiohttp.BasicAuth(SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY)
                 async with self.http.get(f"{self.sandbox_url}/login", auth=auth) as response:
                     if response.status != 200:
                         raise FlowFailed(f"partner login answered {response.status}")
@@ -317,9 +250,7 @@ class Browser:
                 raise FlowFailed(f"{kind}: redirected off the app to {parts.netloc}")
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             response, text = await self.send("show", "GET", path, headers=headers)
-        match = _HX_HEADERS.search(text)
-        if match:
-            self.hx_headers = json.loads(html.unescape(match.group(1)))
+        self.hx_headers = hx_headers_of(text) or self.hx_headers
         return response, text
 
     async def htmx_post(
@@ -335,7 +266,7 @@ class Browser:
             "Sec-Fetch-Mode": "cors",
             **self.hx_headers,
         }
-        path = form.action or "/connect/flow"
+        path = form.hx_post or form.action or "/connect/flow"
         return await self.send(
             kind, "POST", path, headers=headers, data=submission(form, overrides)
         )
@@ -378,12 +309,7 @@ async def app_flow(
     _r, page = await browser.htmx_post("contract", form, {"term": "none"})
     route = expect_route(page, summary)
 
-    forms = post_forms(page)
-    form = next(
-        (f for f in forms if any(b[0] == "action" and b[1] == "SAVE" for b in f.buttons)), None
-    )
-    if form is None:
-        raise FlowFailed(f"{route}: no SAVE button")
+    form = form_with(post_forms(page), (), route, button=("action", "SAVE"))
     response, _text = await browser.htmx_post("save", form, {"action": "SAVE"})
     target = response.headers.get("HX-Redirect", "")
     if not target.split("?")[0].endswith("/connect/callback") or "fp_cot" in target:
@@ -391,8 +317,7 @@ async def app_flow(
     parts = urlsplit(target)
     # The callback exchanges the token and redirects to the done page.
     _response, page = await browser.navigate("done", parts.path + f"?{parts.query}")
-    state = _FLOW_STATE.search(page)
-    if not state or state.group(1) != "done" or 'data-outcome="connected"' not in page:
+    if flow_state_of(page) != "done" or 'data-outcome="connected"' not in page:
         raise FlowFailed("done page does not say connected")
     raw = await redis_client.get(f"connect:result:{ref}")
     stored = json.loads(raw) if raw else {}
@@ -408,8 +333,7 @@ async def app_flow(
 def expect_route(page: str, route: str) -> str:
     found = route_of(page)
     if found != route:
-        state = _FLOW_STATE.search(page)
-        raise FlowFailed(f"expected {route}, got {found or (state and state.group(1))}")
+        raise FlowFailed(f"expected {route}, got {found or flow_state_of(page)}")
     return route
 
 

@@ -16,11 +16,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.stack import child_pids, rss_kb
+from devstack.stack import child_pids
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 WINDOW = 20.0
+
+
+def rss_kb(pid: int) -> int | None:
+    """Resident memory of one process (``VmRSS``), or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 @dataclass

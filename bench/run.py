@@ -16,11 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -30,17 +35,17 @@ import requests
 
 from bench import weight
 from bench.load import APP_KINDS, DIRECT_KINDS, PUBLIC_URL
-from bench.procs import CpuMeter, MemoryTrace, Sampler
-from bench.stack import (
-    ACCOUNT_ID,
-    API_KEY,
+from bench.procs import CpuMeter, MemoryTrace, Sampler, rss_kb
+from devstack.stack import (
     APP_DB,
     ROOT,
-    BenchError,
+    SANDBOX_ACCOUNT_ID,
+    SANDBOX_API_KEY,
+    Gunicorn,
+    Service,
     Stack,
-    StackOptions,
-    rss_kb,
-    running_stack,
+    StackError,
+    child_pids,
 )
 
 FIRST_VISIT_LIMIT = 30_000  # bytes, compressed, HTML + CSS + JS + fonts + images
@@ -58,6 +63,24 @@ STEP_PAIRS = (
     ("contract", "contract"),
     ("save", "save+exchange"),
 )
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run."""
+
+
+@dataclass
+class StackOptions:
+    workers: int = int(os.environ.get("WEB_CONCURRENCY", 2))
+    threads: int = int(os.environ.get("GUNICORN_THREADS", 8))
+    # 0: no recycling during the run, so memory growth is measured rather than hidden by
+    # gunicorn restarting workers (production keeps its max_requests safety net).
+    max_requests: int = 0
+    # What gunicorn serves; another module only to measure a variant of the app (experiments).
+    app_module: str = os.environ.get("BENCH_WSGI_APP", "wsgi:app")
+
+    def gunicorn(self) -> Gunicorn:
+        return Gunicorn(self.workers, self.threads, max_requests=self.max_requests)
 
 
 @dataclass
@@ -139,22 +162,67 @@ class Phase:
 # -- running ---------------------------------------------------------------------------------
 
 
+@contextmanager
+def running_stack(
+    options: StackOptions | None = None, keep_logs: Path | None = None
+) -> Iterator[Stack]:
+    """The stack as production runs it, for the duration of a ``with``; ``keep_logs`` gets a
+    copy of each process's log once everything has stopped.
+
+    The app: ``APP_ENV=production``, a random ``SECRET_KEY`` and an ``https://`` ``PUBLIC_URL``.
+    There is no TLS on loopback, so the app is told it sits behind one load balancer
+    (``TRUST_PROXY_HOPS=1``): the driver sends what a TLS-terminating balancer adds, and the
+    app then sets its production cookie, which the driver keeps and sends back itself, as a
+    browser does over https. The sandbox runs under the same gunicorn settings (worker class,
+    workers, threads, keep-alive, no recycling), so the sandbox-direct phase meets the same
+    server the app meets.
+    """
+    options = options or StackOptions()
+    with tempfile.TemporaryDirectory(prefix="flow-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            with Stack.start(
+                workdir,
+                sandbox_gunicorn=options.gunicorn(),
+                app_gunicorn=options.gunicorn(),
+                app_module=options.app_module,
+                app_settings={
+                    "APP_ENV": "production",
+                    "SECRET_KEY": secrets.token_urlsafe(48),
+                    "PUBLIC_URL": PUBLIC_URL,
+                    "TRUST_PROXY_HOPS": "1",
+                },
+            ) as stack:
+                yield stack
+        except BaseException:
+            for log in sorted(workdir.rglob("*.log")):
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+                if tail:
+                    print(f"\n--- last lines of {log.name} ---\n{tail}", file=sys.stderr)
+            raise
+        finally:
+            if keep_logs is not None:
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in workdir.rglob("*.log"):
+                    shutil.copy(log, keep_logs / log.name)
+
+
 def drive(stack: Stack, target: str, options: Options) -> Phase:
     """One phase in a driver process of its own, with memory sampled meanwhile."""
-    url = stack.app_url if target == "app" else stack.sandbox_url
+    url = stack.app.url if target == "app" else stack.sandbox.url
     argv = [
         sys.executable, "-m", "bench.load", target,
-        "--url", url, "--sandbox-url", stack.sandbox_url,
-        "--redis-url", stack.redis_url(APP_DB),
+        "--url", url, "--sandbox-url", stack.sandbox.url,
+        "--redis-url", stack.redis.url(APP_DB),
         "--customers", str(options.customers), "--duration", str(options.duration),
         "--ramp", str(options.ramp),
     ]  # fmt: skip
-    master = stack.procs["app" if target == "app" else "sandbox"].pid
+    master = stack.app.pid if target == "app" else stack.sandbox.pid
     meter = CpuMeter(
         {
-            "app": (stack.procs["app"].pid, True),
-            "sandbox": (stack.procs["sandbox"].pid, True),
-            "redis": (stack.procs["redis"].pid, False),
+            "app": (stack.app.pid, True),
+            "sandbox": (stack.sandbox.pid, True),
+            "redis": (stack.redis.pid, False),
         }
     )
     with Sampler(master) as sampler, meter:
@@ -166,13 +234,14 @@ def drive(stack: Stack, target: str, options: Options) -> Phase:
 
 def make_token_factory(stack: Stack) -> Any:
     http = requests.Session()
-    login = http.get(f"{stack.sandbox_url}/login", auth=(ACCOUNT_ID, API_KEY), timeout=10)
+    auth = (SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY)
+    login = http.get(f"{stack.sandbox.url}/login", auth=auth, timeout=10)
     login.raise_for_status()
     bearer = login.json()["bearer_token"]
 
     def make(ref: str) -> str:
         response = http.post(
-            f"{stack.sandbox_url}/connect/tariff/token",
+            f"{stack.sandbox.url}/connect/tariff/token",
             json={
                 "callback_uri": f"{PUBLIC_URL}/connect/callback",
                 "connect_web_uri": f"{PUBLIC_URL}/connect/provider-return",
@@ -206,10 +275,8 @@ class Report:
         return all(ok for ok, _line in self.targets)
 
 
-def gunicorn_rss(stack: Stack, name: str) -> dict[str, int | None]:
-    from bench.stack import child_pids
-
-    master = stack.procs[name].pid
+def gunicorn_rss(server: Service) -> dict[str, int | None]:
+    master = server.pid
     rss: dict[str, int | None] = {f"master {master}": rss_kb(master)}
     for pid in sorted(child_pids(master)):
         rss[f"worker {pid}"] = rss_kb(pid)
@@ -225,21 +292,22 @@ def run_benchmark(options: Options, out: Any = None) -> Report:
             print(text, file=out, flush=True)
 
     with running_stack(options.stack, options.keep_logs) as stack:
-        say(f"stack up: app {stack.app_url}, sandbox {stack.sandbox_url}")
+        say(f"stack up: app {stack.app.url}, sandbox {stack.sandbox.url}")
         make_token = make_token_factory(stack)
         if options.weigh:
             say("weighing the first visit and each step's fragment…")
             report.first_visit, report.uncounted, report.fragments = weight.measure(
-                stack, make_token
+                stack.app.url, make_token
             )
-        report.app_rss_start = gunicorn_rss(stack, "app")
+        report.app_rss_start = gunicorn_rss(stack.app)
         for target in options.phases:
             say(f"{target}: {options.customers} customers for {options.duration:.0f} s…")
             report.phases[target] = drive(stack, target, options)
-        report.app_rss_end = gunicorn_rss(stack, "app")
-        for name in ("app", "sandbox"):
+        report.app_rss_end = gunicorn_rss(stack.app)
+        for name, server in (("app", stack.app), ("sandbox", stack.sandbox)):
+            log = server.log()
             for needle in ("Traceback", "WORKER TIMEOUT", "Booting worker"):
-                count = stack.count_in_log(name, needle)
+                count = log.count(needle)
                 if needle == "Booting worker":  # the first boot logs one per worker
                     count -= options.stack.workers
                 report.log_problems[f"{name}: {needle}"] = count
@@ -520,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; every process stopped", file=sys.stderr)
         return 130
-    except BenchError as exc:
+    except (BenchError, StackError) as exc:
         print(f"\nbenchmark failed: {exc}", file=sys.stderr)
         return 1
     print_report(report)

@@ -13,7 +13,6 @@ production), not ours; they are listed but not counted.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,22 +24,21 @@ import requests
 from bench.load import (
     ADDRESS,
     PROVIDER,
+    PUBLIC_HOST,
+    PUBLIC_URL,
     SUMMARIES,
     TARIFFS,
     FlowFailed,
-    Form,
     button,
     form_with,
     post_forms,
-    route_of,
     submission,
 )
-from bench.stack import PUBLIC_HOST, PUBLIC_URL, Stack
+from devstack.forms import Form, hx_headers_of, route_of
 
 ACCEPT = "gzip, br"
 _LINKS = re.compile(r"<(link|script|img)\b([^>]*)>", re.I)
 _CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
-_HX_HEADERS = re.compile(r"<body\b[^>]*\bhx-headers='([^']*)'", re.S)
 
 
 @dataclass
@@ -143,9 +141,7 @@ class WeighingBrowser:
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             response, wire = self.send("GET", path, headers)
             hops.append((path, response, wire))
-        match = _HX_HEADERS.search(response.text)
-        if match:
-            self.hx_headers = json.loads(html.unescape(match.group(1)))
+        self.hx_headers = hx_headers_of(response.text) or self.hx_headers
         return hops
 
     def post(self, form: Form, overrides: dict[str, str]) -> tuple[requests.Response, bytes]:
@@ -157,12 +153,12 @@ class WeighingBrowser:
             **self.hx_headers,
         }
         body = urlencode(submission(form, overrides))
-        return self.send("POST", form.action or "/connect/flow", headers, body)
+        return self.send("POST", form.hx_post or form.action or "/connect/flow", headers, body)
 
 
-def first_visit(stack: Stack, token: str) -> tuple[list[Item], list[str], WeighingBrowser, str]:
+def first_visit(app_url: str, token: str) -> tuple[list[Item], list[str], WeighingBrowser, str]:
     """The first page and everything it links, and the third-party images left uncounted."""
-    browser = WeighingBrowser(stack.app_url)
+    browser = WeighingBrowser(app_url)
     hops = browser.navigate(f"/connect?fp_cot={token}")
     items = []
     for path, response, wire in hops:
@@ -192,7 +188,7 @@ def first_visit(stack: Stack, token: str) -> tuple[list[Item], list[str], Weighi
         if href in seen:
             continue
         seen.add(href)
-        response, wire = fetch(anonymous, "GET", urljoin(stack.app_url + "/", href), {})
+        response, wire = fetch(anonymous, "GET", urljoin(app_url + "/", href), {})
         if response.status_code != 200:
             raise FlowFailed(f"asset {href} answered {response.status_code}")
         items.append(item(urlsplit(href).path.rsplit("/", 1)[-1], response, wire))
@@ -223,19 +219,19 @@ def fragments(browser: WeighingBrowser, first_page: str, number: int) -> list[It
     items.append(item(f"contract → {summary}", response, wire))
     if route_of(response.text) != summary:
         raise FlowFailed(f"weight flow reached {route_of(response.text)}, not {summary}")
-    form = next(f for f in post_forms(response.text) if any(b[1] == "SAVE" for b in f.buttons))
+    form = form_with(post_forms(response.text), (), summary, button=("action", "SAVE"))
     response, wire = browser.post(form, {"action": "SAVE"})
     items.append(item("SAVE → HX-Redirect", response, wire))
     return items
 
 
 def measure(
-    stack: Stack, make_token: Callable[[str], str]
+    app_url: str, make_token: Callable[[str], str]
 ) -> tuple[list[Item], list[str], list[Item]]:
     """First visit (fixed path), then the fragments of both paths."""
-    visit, uncounted, browser, page = first_visit(stack, make_token("weight-0"))
+    visit, uncounted, browser, page = first_visit(app_url, make_token("weight-0"))
     steps = fragments(browser, page, 0)
-    second = WeighingBrowser(stack.app_url)
+    second = WeighingBrowser(app_url)
     hops = second.navigate(f"/connect?fp_cot={make_token('weight-1')}")
     steps += fragments(second, hops[-1][1].text, 1)
     return visit, uncounted, steps

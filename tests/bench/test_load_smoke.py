@@ -24,9 +24,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.run import Options, run_benchmark
-from bench.stack import StackOptions
-from tests.conftest import RedisServer, SandboxServer
+from bench.run import Options, StackOptions, run_benchmark
+from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import app_config
 from webapp import create_app
 from webapp.compression import choose_encoding
@@ -75,6 +74,7 @@ def decode(body: bytes, coding: str | None) -> bytes:
     return body
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [

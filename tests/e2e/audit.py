@@ -14,7 +14,7 @@ from pathlib import Path
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Frame, Page
 
-from tests.conftest import ROOT
+from devstack.stack import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 SCREENSHOTS = ARTIFACTS / "screenshots"

@@ -13,14 +13,15 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.conftest import RedisServer, SandboxServer, stop
+from devstack.stack import AppServer, RedisServer, SandboxServer
 from tests.e2e.audit import ARTIFACTS, PHONE, SCREENSHOTS, Auditor
-from tests.e2e.servers import AppServer, PartnerSite, start_app, start_partner_site
+from tests.e2e.servers import PartnerSite, browser_app, start_partner_site
 from tests.e2e.upstream import external_start_url
 
 CHROMIUM = "/usr/bin/chromium"
@@ -93,9 +94,8 @@ def app_server(
     partner: PartnerSite,
     partner_b: PartnerSite,
 ) -> Iterator[AppServer]:
-    server = start_app(redis_server, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=2)
-    yield server
-    stop(server.proc)
+    with browser_app(redis_server.url(2), sandbox, [partner, partner_b]) as server:
+        yield server
 
 
 @pytest.fixture
@@ -103,18 +103,13 @@ def app_factory(
     redis_server: RedisServer, partner: PartnerSite, partner_b: PartnerSite
 ) -> Iterator[Callable[..., AppServer]]:
     """Start another app (other settings or another sandbox); stopped after the test."""
-    started: list[AppServer] = []
+    with ExitStack() as started:
 
-    def make(sandbox: SandboxServer, db: int = 3, **extra: str) -> AppServer:
-        server = start_app(
-            redis_server, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=db, extra=extra
-        )
-        started.append(server)
-        return server
+        def make(sandbox: SandboxServer, db: int = 3, **settings: str) -> AppServer:
+            server = browser_app(redis_server.url(db), sandbox, [partner, partner_b], **settings)
+            return started.enter_context(server)
 
-    yield make
-    for server in started:
-        stop(server.proc)
+        yield make
 
 
 def _watch(page: Page, errors: list[str]) -> None:

@@ -13,7 +13,6 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.conftest import stop
 from tests.e2e.driver import Flow, complete_short_flow
 from tests.e2e.upstream import LONDON, external_start_url
 
@@ -145,7 +144,7 @@ def test_upstream_down_on_arrival_explains_itself(
     down = sandbox_factory()
     app = app_factory(down)
     url = external_start_url(sandbox, app.url)
-    stop(down.proc)
+    down.stop()
     page = open_page()
     audit = auditor(page)
     response = page.goto(url)

@@ -12,12 +12,10 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.conftest import free_port, stop
-from tests.e2e.audit import ARTIFACTS
+from devstack.stack import RedisServer
 from tests.e2e.driver import Flow
-from tests.e2e.servers import start_app
+from tests.e2e.servers import browser_app
 from tests.e2e.upstream import LONDON, external_start_url
-from tests.webapp.live_app import LiveRedis
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +86,7 @@ def test_upstream_down_reenables_the_form_with_a_message(
     flow = Flow(page)
     page.goto(external_start_url(sandbox, app.url))
     fill_address(flow)
-    stop(flaky.proc)
+    flaky.stop()
     button = flow.continue_button()
     button.click()
     message = page.locator("#page [role=alert], #live, #page .notice--error")
@@ -127,10 +125,9 @@ def test_session_store_outage_keeps_the_step_and_what_was_typed(
     """Redis (our session store) stops while the customer presses Continue: the step stays on
     the page with everything typed, the alert says the service is briefly unavailable (not that
     FlatPeak is down), and once Redis is back the same press carries on."""
-    store = LiveRedis(port=free_port(), workdir=tmp_path, appendfsync="always")
-    store.start()
-    app = start_app(store, sandbox, [partner, partner_b], ARTIFACTS / "logs", db=0)
-    try:
+    store = RedisServer(tmp_path, append_only=True, appendfsync="always")
+    app = browser_app(store.url(0), sandbox, [partner, partner_b])
+    with store, app:
         page = open_page()
         flow = Flow(page)
         page.goto(external_start_url(sandbox, app.url))
@@ -151,6 +148,3 @@ def test_session_store_outage_keeps_the_step_and_what_was_typed(
         store.start()
         flow.continue_button().click()
         flow.expect_route("provider_select")
-    finally:
-        stop(app.proc)
-        store.close()

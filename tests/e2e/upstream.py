@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 
 LONDON = {
     "address_line1": "1 Test Street",

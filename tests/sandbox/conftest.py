@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 
 GB_ADDRESS = {
     "address_line1": "1 Test Street",

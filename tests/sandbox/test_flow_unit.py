@@ -7,6 +7,8 @@ import pytest
 from sandbox import flow
 from sandbox.errors import ConnectError
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 from tests.sandbox.conftest import GB_ADDRESS, NORTHWIND
 
 

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from tests.conftest import SANDBOX_ACCOUNT_ID
+from devstack.stack import SANDBOX_ACCOUNT_ID
 from tests.sandbox.conftest import GB_ADDRESS, NORTHWIND, NORTHWIND_FIXED, Connect, login
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from sandbox import rates
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 LONDON = ZoneInfo("Europe/London")
 E7 = {
     "structure": "TIME_OF_DAY",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import start_sandbox, stop
+from devstack.stack import SANDBOX_DB, SandboxServer
 from tests.protocol import ZERO_ROUTES
 from tests.sandbox.conftest import GB_ADDRESS, HEARTH, NORTHWIND, TIDAL, VOLTAIC, Connect
 
@@ -61,9 +61,14 @@ def compare(reference: Any, actual: Any, path: str, extras: set[str], problems: 
 
 
 @pytest.fixture(scope="module")
-def live_pages(redis_server) -> dict[str, dict[str, Any]]:
+def live_pages(redis_server, tmp_path_factory) -> dict[str, dict[str, Any]]:
     """One live page object per route, collected from a sandbox that also offers ADVANCED."""
-    server = start_sandbox(redis_server.url(1), {"SANDBOX_OFFER_ADVANCED": "1"})
+    server = SandboxServer(
+        tmp_path_factory.mktemp("sandbox"),
+        redis_server.url(SANDBOX_DB),
+        settings={"SANDBOX_OFFER_ADVANCED": "1"},
+    )
+    server.start()
     pages: dict[str, dict[str, Any]] = {}
     try:
         with requests.Session() as http:
@@ -116,7 +121,7 @@ def live_pages(redis_server) -> dict[str, dict[str, Any]]:
             flow.provider_login("fail")
             keep(flow.restore())
     finally:
-        stop(server.proc)
+        server.stop()
     return pages
 
 
@@ -128,6 +133,7 @@ def test_reference_example_matches_live_shape(live_pages, route):
     assert not problems, f"{route}: " + "; ".join(problems)
 
 
+@pytest.mark.unit
 def test_reference_has_every_zero_page():
     zero_pages = set(ZERO_ROUTES)
     assert zero_pages <= set(REFERENCE)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from tests.conftest import (
-    ROOT,
+from devstack.stack import (
     SANDBOX_ACCOUNT_ID,
     SANDBOX_API_KEY,
+    SANDBOX_DB,
+    Gunicorn,
     SandboxServer,
     free_port,
-    stop,
-    wait_for_http,
 )
 from tests.sandbox.conftest import NORTHWIND, NORTHWIND_E7, VOLTAIC, Connect
 
@@ -27,7 +24,7 @@ def test_restart_mid_flow(sandbox_factory, http):
     flow = Connect(first, http)
     flow.pick(VOLTAIC)
     flow.provider_login("approve")
-    stop(first.proc)  # the sandbox dies while the customer is on the provider's site
+    first.stop()  # the sandbox dies while the customer is on the provider's site
     second = sandbox_factory()
     flow.server = second
     page = flow.restore()
@@ -37,37 +34,10 @@ def test_restart_mid_flow(sandbox_factory, http):
 
 
 @pytest.fixture
-def gunicorn_sandbox(redis_server):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SANDBOX_REDIS_URL": redis_server.url(1),
-        "SANDBOX_ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
-        "SANDBOX_API_KEY": SANDBOX_API_KEY,
-        "SANDBOX_PUBLIC_URL": url,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "sandbox.app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        wait_for_http(f"{url}/_sandbox/health", proc)
-        yield SandboxServer(url=url, proc=proc, redis_url=redis_server.url(1))
-    finally:
-        stop(proc)
+def gunicorn_sandbox(redis_server, tmp_path) -> Iterator[SandboxServer]:
+    server = SandboxServer(tmp_path, redis_server.url(SANDBOX_DB), gunicorn=Gunicorn(workers=2))
+    with server:
+        yield server
 
 
 def test_two_gunicorn_workers_serve_one_flow(gunicorn_sandbox, http):
@@ -101,18 +71,11 @@ def test_concurrent_double_submit_steps_once(sandbox, http):
     assert routes == ["contract_term_capture", "route_invalid", "route_invalid", "route_invalid"]
 
 
-def test_redis_outage_is_an_api_error_not_a_crash(http):
-    port = free_port()
-    env = {**os.environ, "SANDBOX_REDIS_URL": f"redis://127.0.0.1:{free_port()}/1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/", proc)
+def test_redis_outage_is_an_api_error_not_a_crash(http, tmp_path):
+    nowhere = f"redis://127.0.0.1:{free_port()}/1"
+    # Its health check answers 503 without Redis: wait for any answer at all.
+    with SandboxServer(tmp_path, nowhere, ready_path="/") as server:
+        url = server.url
         assert http.get(f"{url}/_sandbox/health", timeout=10).status_code == 503
         body = {"connect_token": "cot_000000000000000000000001", "route": "session_restore"}
         response = http.post(f"{url}/", json=body, timeout=10)
@@ -121,5 +84,3 @@ def test_redis_outage_is_an_api_error_not_a_crash(http):
         assert error["object"] == "error" and error["type"] == "api_error"
         login = http.get(f"{url}/login", auth=(SANDBOX_ACCOUNT_ID, SANDBOX_API_KEY), timeout=10)
         assert login.status_code == 500 and login.json() == {"message": "Internal Server Error"}
-    finally:
-        stop(proc)

@@ -1,6 +1,7 @@
 """Fixtures for the web-app core: the app pointed at the session's real redis-server and sandbox,
 and a small form-driven "browser" that walks a flow the way a customer without JavaScript does
-(read the page, fill the form it shows, press a button, follow the redirects).
+(read the page, fill the form it shows, press a button, follow the redirects), through Flask's
+test client or, as ``HttpBrowser``, over real HTTP to an app under gunicorn.
 
 Nothing is mocked: the app talks to the sandbox over HTTP, sessions live in Redis, and every
 form post carries the CSRF token and flow handle the page rendered.
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +21,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.forms import Form, find_button, find_form, flow_state_of, parse_forms, route_of
+from devstack.stack import RedisServer, SandboxServer
 from webapp import create_app
 
 APP_DB = 3
@@ -74,76 +75,6 @@ def app_redis(redis_server: RedisServer) -> redis.Redis:
 
 
 @dataclass
-class Form:
-    action: str
-    method: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    buttons: list[tuple[str, str]] = field(default_factory=list)
-    radios: dict[str, list[str]] = field(default_factory=dict)
-
-    def value(self, name: str) -> str | None:
-        return next((value for key, value in self.fields if key == name), None)
-
-
-class _FormParser(HTMLParser):
-    """Collects forms with their fields as a browser would submit them by default."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.route: str | None = None
-        self.state: str | None = None
-        self._select: str | None = None
-        self._select_value: str | None = None
-        self._select_first: str | None = None
-
-    @property
-    def _form(self) -> Form | None:
-        return self.forms[-1] if self.forms and self.forms[-1].method else None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {key: value or "" for key, value in attrs}
-        if "data-route" in a and self.route is None:
-            self.route = a["data-route"]
-        if "data-flow-state" in a and self.state is None:
-            self.state = a["data-flow-state"]
-        if tag == "form":
-            self.forms.append(Form(action=a.get("action", ""), method=a.get("method", "get")))
-            return
-        form = self.forms[-1] if self.forms else None
-        if form is None:
-            return
-        if tag == "input" and a.get("name"):
-            kind = a.get("type", "text").lower()
-            if kind in ("submit", "button", "image"):
-                form.buttons.append((a["name"], a.get("value", "")))
-            elif kind in ("radio", "checkbox"):
-                form.radios.setdefault(a["name"], []).append(a.get("value", "on"))
-                if "checked" in a:
-                    form.fields.append((a["name"], a.get("value", "on")))
-            else:
-                form.fields.append((a["name"], a.get("value", "")))
-        elif tag == "button" and a.get("type", "submit") == "submit" and a.get("name"):
-            form.buttons.append((a["name"], a.get("value", "")))
-        elif tag == "select" and a.get("name"):
-            self._select, self._select_value, self._select_first = a["name"], None, None
-        elif tag == "option" and self._select:
-            value = a.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-            if "selected" in a:
-                self._select_value = value
-        elif tag == "textarea" and a.get("name"):
-            form.fields.append((a["name"], ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select and self.forms:
-            value = self._select_value if self._select_value is not None else self._select_first
-            self.forms[-1].fields.append((self._select, value or ""))
-            self._select = None
-
-
-@dataclass
 class Page:
     status: int
     url: str
@@ -151,21 +82,16 @@ class Page:
     headers: dict[str, str]
 
     def __post_init__(self) -> None:
-        parser = _FormParser()
-        parser.feed(self.html)
-        self.forms = parser.forms
-        self.route = parser.route
-        self.state = parser.state
+        self.forms = parse_forms(self.html)
+        self.route = route_of(self.html)
+        self.state = flow_state_of(self.html)
 
-    def form_with(self, *, button: tuple[str, str] | None = None, names: tuple[str, ...] = ()):
-        for form in self.forms:
-            if form.method.lower() != "post":
-                continue
-            if button and button not in form.buttons:
-                continue
-            present = {key for key, _ in form.fields} | set(form.radios)
-            if all(name in present for name in names):
-                return form
+    def form_with(
+        self, *, button: tuple[str, str] | None = None, names: tuple[str, ...] = ()
+    ) -> Form:
+        form = find_form(self.forms, button=button, names=names)
+        if form is not None:
+            return form
         raise AssertionError(
             f"no form with button={button} fields={names} on {self.route or self.url}:\n"
             + "\n".join(f"  {f.action} {f.fields} {f.buttons}" for f in self.forms)
@@ -278,19 +204,63 @@ class Browser:
     def button_value(self, field_name: str, label: str) -> str:
         """The value of the ``field_name`` button whose visible text contains ``label``."""
         assert self.page is not None
-        pattern = re.compile(
-            r"<button[^>]*name=\"" + field_name + r"\"[^>]*value=\"([^\"]+)\"[^>]*>(.*?)</button>",
-            re.S,
-        )
-        for value, inner in pattern.findall(self.page.html):
-            if label in re.sub(r"<[^>]+>", " ", inner).replace("&amp;", "&"):
-                return value
+        found = find_button(self.page.forms, field_name, label)
+        if found is not None:
+            return found[1]
         raise AssertionError(f"no {field_name} button for {label!r} on {self.page.route}")
 
     def provider_login(self, outcome: str) -> Page:
         """On the sandbox's provider login page, choose approve / pending / fail / skip."""
         assert self.page is not None and not self._is_app(self.page.url), self.page.url
         return self.submit(button=("outcome", outcome))
+
+
+class _HttpResponse:
+    """The bits of a Flask test response that :class:`Browser` reads, from ``requests``."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.raw = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+
+    def get_data(self, as_text: bool = False) -> str | bytes:
+        return self.raw.text if as_text else self.raw.content
+
+
+class HttpClient:
+    """A browser's cookie jar and connection, talking to the app over real HTTP."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.responses: list[requests.Response] = []
+
+    def open(self, path: str, method: str = "GET", **kwargs: Any) -> _HttpResponse:
+        response = self.http.request(
+            method, self.base_url + path, allow_redirects=False, timeout=20, **kwargs
+        )
+        self.responses.append(response)
+        return _HttpResponse(response)
+
+
+class HttpBrowser(Browser):
+    """:class:`Browser` over HTTP to a live app (absolute URLs of the app count as ours)."""
+
+    def __init__(self, base_url: str, *, htmx: bool = False) -> None:
+        super().__init__(HttpClient(base_url), htmx=htmx)  # type: ignore[arg-type]
+        self.base_url = base_url
+
+    @property
+    def http(self) -> HttpClient:
+        return self.client  # type: ignore[return-value]
+
+    def _is_app(self, url: str) -> bool:
+        return url.startswith("/") or url.startswith(self.base_url + "/")
+
+    def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
+        if url.startswith(self.base_url):
+            url = url[len(self.base_url) :] or "/"
+        return super()._app_response(method, url, **kwargs)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page
 from webapp import results
 from webapp.entry import sign_start

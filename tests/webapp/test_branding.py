@@ -8,6 +8,8 @@ import pytest
 from tests.webapp.pages_harness import make_app
 from webapp import branding
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 def css_for(**config) -> tuple[str, object]:
     app = make_app(**config)

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import html5lib
+import pytest
 
 from webapp.charts import bar_chart, describe, rate_days, rate_rows
 from webapp.money import rate_unit
+
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
 
 GBP = rate_unit("GBP")
 

@@ -6,6 +6,8 @@ import pytest
 
 from webapp import config
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 def test_defaults_point_at_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FLATPEAK_API_URL", "FLATPEAK_CONNECT_URL", "APP_ENV", "PUBLIC_URL"):

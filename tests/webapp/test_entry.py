@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import PARTNER_RETURN, PUBLIC_URL, Browser, app_config
 from webapp import create_app
 from webapp.entry import sign_start

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from webapp.flatpeak import FlatPeakClient, mask
 from webapp.page import Page
 from webapp.upstream_errors import (
@@ -103,6 +103,7 @@ def test_faults_become_typed_errors(sandbox: SandboxServer, sandbox_factory, env
         faulty.submit(token, "session_restore")
 
 
+@pytest.mark.unit
 def test_mask_keeps_tokens_recognisable_but_unreadable() -> None:
     masked = mask("cot_0123456789abcdef01234567")
     assert masked.startswith("cot_") and "0123456789" not in masked

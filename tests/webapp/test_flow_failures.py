@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import RedisServer
+from devstack.stack import RedisServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, app_config
 from webapp import create_app
 from webapp.flow import respond

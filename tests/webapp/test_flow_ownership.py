@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page
 from webapp.entry import sign_start
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import requests
 from flask import Flask
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser
 from webapp import results
 from webapp.entry import sign_start

@@ -10,6 +10,8 @@ from flask_babel import Babel
 
 from webapp import formatting, templating
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 @pytest.fixture
 def locale_ctx():

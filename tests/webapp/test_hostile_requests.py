@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, app_config
 from webapp import create_app
 from webapp.entry import sign_start

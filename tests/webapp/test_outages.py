@@ -2,7 +2,7 @@
 
 Redis (the app's sessions, flow handles and results) and the sandbox (FlatPeak) are stopped and
 started again under a customer who is in the middle of a flow, while the app runs under gunicorn
-with its production config (``tests/webapp/live_app.py``). The customer is a ``requests`` cookie
+with its production config (``devstack.stack.Stack``). The customer is a ``requests`` cookie
 jar driving real forms, with and without htmx's headers.
 
 What must hold: every request during an outage answers promptly with a page that says what
@@ -15,7 +15,6 @@ append-only file: the app's own Redis here never writes an RDB snapshot (``--sav
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
@@ -30,26 +29,34 @@ import pytest
 import requests
 from flask import session
 
-from tests.conftest import RedisServer, SandboxServer, free_port
-from tests.webapp.conftest import GB_ADDRESS, Browser, Page, app_config
-from tests.webapp.live_app import APP_DB, HttpBrowser, LiveRedis, LiveStack, connections_to
+from devstack.forms import hx_headers_of
+from devstack.stack import APP_DB, Gunicorn, RedisServer, SandboxServer, Stack
+from tests.webapp.conftest import GB_ADDRESS, Browser, HttpBrowser, Page, app_config
 from webapp import create_app, results
 
 DEMO_REF = "demo-customer-0001"
 STORE_DOWN = "Temporarily unavailable"
 UPSTREAM_DOWN = "The tariff service isn't answering"
 UPSTREAM_DOWN_IN_FORM = "We couldn't reach the tariff service"
+# The sandbox served as FlatPeak serves: connections kept alive, which the app then pools.
+FLATPEAK_LIKE = Gunicorn(workers=2, threads=4, keep_alive=30)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    live = LiveStack.start(tmp_path_factory.mktemp("outages"))
-    yield live
-    live.close()
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The app's Redis with an append-only file, the sandbox with a Redis of its own (an outage
+    of ours must leave FlatPeak answering), the app as ``scripts/run`` starts it."""
+    with Stack.start(
+        tmp_path_factory.mktemp("outages"),
+        append_only=True,
+        sandbox_redis_of_its_own=True,
+        app_settings={"APP_ENV": "development"},
+    ) as live:
+        yield live
 
 
 @pytest.fixture
-def customer(stack: LiveStack) -> Iterator[HttpBrowser]:
+def customer(stack: Stack) -> Iterator[HttpBrowser]:
     """A customer on the provider page of a fresh demo flow; afterwards, every body the app
     sent them is checked for a traceback and the workers for a restart."""
     workers = stack.app.worker_pids()
@@ -73,9 +80,9 @@ def customer(stack: LiveStack) -> Iterator[HttpBrowser]:
 
 def hx_headers(page: Page) -> dict[str, str]:
     """What htmx sends with every request: ``<body hx-headers>`` plus ``HX-Request``."""
-    match = re.search(r"<body[^>]*hx-headers='([^']*)'", page.html)
-    assert match, "the page has no hx-headers"
-    return {**json.loads(match.group(1)), "HX-Request": "true"}
+    headers = hx_headers_of(page.html)
+    assert headers, "the page has no hx-headers"
+    return {**headers, "HX-Request": "true"}
 
 
 def provider_choice(browser: HttpBrowser, name: str = "Northwind Energy") -> dict[str, str]:
@@ -112,14 +119,14 @@ def assert_store_down(response: requests.Response, *, redirected: bool = False) 
         assert "HX-Redirect" not in response.headers
 
 
-def finish_flow(stack: LiveStack, browser: HttpBrowser) -> results.Result:
+def finish_flow(stack: Stack, browser: HttpBrowser) -> results.Result:
     """From provider_select to the stored result, the way a no-JS customer does."""
     page = browser.provider("Northwind Energy")
     assert page.route == "tariff_select", page.text()[:300]
     return finish_from_tariffs(stack, browser)
 
 
-def finish_from_tariffs(stack: LiveStack, browser: HttpBrowser) -> results.Result:
+def finish_from_tariffs(stack: Stack, browser: HttpBrowser) -> results.Result:
     page = browser.tariff("Northwind Fixed 12M")
     assert page.route == "contract_term_capture", page.text()[:300]
     page = browser.submit({"term": "none"})
@@ -136,7 +143,7 @@ def finish_from_tariffs(stack: LiveStack, browser: HttpBrowser) -> results.Resul
 
 
 def post_while_redis_stops(
-    stack: LiveStack, browser: HttpBrowser, form: dict[str, str]
+    stack: Stack, browser: HttpBrowser, form: dict[str, str]
 ) -> list[requests.Response]:
     """Post a step that the sandbox holds for 2.5 s, and stop Redis (SIGTERM) meanwhile."""
     faults = f"{stack.sandbox.url}/_sandbox/faults"
@@ -156,7 +163,7 @@ def post_while_redis_stops(
     return answers
 
 
-def wait_until_in_aof(stack: LiveStack, needle: bytes) -> None:
+def wait_until_in_aof(stack: Stack, needle: bytes) -> None:
     """Until Redis has written ``needle`` to its append-only file (everysec: within ~1 s)."""
     deadline = time.monotonic() + 10
     while not any(needle in path.read_bytes() for path in stack.redis.aof_files()):
@@ -170,11 +177,24 @@ def session_id(browser: HttpBrowser) -> str:
     return sid
 
 
+def connections_to(port: int) -> int:
+    """Open TCP connections (IPv4, this host) whose far end is ``port``: the app's pooled
+    keep-alive connections to the sandbox, since nothing else keeps one open to it."""
+    established = "01"
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port and fields[3] == established:
+            count += 1
+    return count
+
+
 # -- Redis -----------------------------------------------------------------------------------
 
 
 def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
-    stack: LiveStack, customer: HttpBrowser
+    stack: Stack, customer: HttpBrowser
 ) -> None:
     sid = session_id(customer)
     on_provider_page = customer.page
@@ -210,7 +230,7 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     finish_from_tariffs(stack, customer)
 
 
-def test_redis_down_in_a_frame_without_cookies(stack: LiveStack, customer: HttpBrowser) -> None:
+def test_redis_down_in_a_frame_without_cookies(stack: Stack, customer: HttpBrowser) -> None:
     """Safari in a partner iframe sends no cookie: the flow rides on the X-Connect-Flow header.
     A whole-page load cannot carry that header, so htmx gets no HX-Redirect here (it would land
     on a page without the flow); the 503 stays unswapped, app.js says so in the form, and the
@@ -232,7 +252,7 @@ def test_redis_down_in_a_frame_without_cookies(stack: LiveStack, customer: HttpB
     assert 'data-route="tariff_select"' in answer.text
 
 
-def test_redis_hanging_answers_within_its_timeout(stack: LiveStack, customer: HttpBrowser) -> None:
+def test_redis_hanging_answers_within_its_timeout(stack: Stack, customer: HttpBrowser) -> None:
     """SIGSTOP: connections are accepted and nothing answers. The client's 2 s socket timeout
     turns that into the same 503 (the requests' own 20 s timeout would fail the test first)."""
     assert customer.page is not None
@@ -252,7 +272,7 @@ def test_redis_hanging_answers_within_its_timeout(stack: LiveStack, customer: Ht
     assert page.route == "tariff_select", page.text()[:300]
 
 
-def test_redis_dies_while_a_step_is_with_flatpeak(stack: LiveStack, customer: HttpBrowser) -> None:
+def test_redis_dies_while_a_step_is_with_flatpeak(stack: Stack, customer: HttpBrowser) -> None:
     """The session was read, the step reached Connect, then Redis went away before the app
     could record the answer or save the session.
 
@@ -280,7 +300,7 @@ def test_redis_dies_while_a_step_is_with_flatpeak(stack: LiveStack, customer: Ht
 
 
 def test_redis_dies_while_the_final_save_is_with_flatpeak(
-    stack: LiveStack, customer: HttpBrowser
+    stack: Stack, customer: HttpBrowser
 ) -> None:
     """The last step (SAVE) completes the Connect session, and Redis goes away before the app
     can exchange the token and store the ids. After the restart the same customer must end on
@@ -303,7 +323,7 @@ def test_redis_dies_while_the_final_save_is_with_flatpeak(
 
 
 def test_redis_gone_when_the_session_is_saved(
-    stack: LiveStack, tmp_path_factory: pytest.TempPathFactory
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Redis stops after the view ran and before Flask-Session saves the session (the save runs
     in ``process_response``, whose errors Flask sends to the 500 handler): still the 503 page.
@@ -311,7 +331,7 @@ def test_redis_gone_when_the_session_is_saved(
     In-process, because the moment has to fall between the view and the save; the view stops
     a real redis-server of its own. ``PROPAGATE_EXCEPTIONS`` off, as under gunicorn.
     """
-    own = LiveRedis(port=free_port(), workdir=tmp_path_factory.mktemp("redis-save"))
+    own = RedisServer(tmp_path_factory.mktemp("redis-save"), append_only=True)
     own.start()
     try:
         app = create_app(
@@ -333,7 +353,7 @@ def test_redis_gone_when_the_session_is_saved(
         app.add_url_rule("/_test/remember", view_func=remember_then_lose_redis)
         response = app.test_client().get("/_test/remember")
     finally:
-        own.close()
+        own.stop()
     body = response.get_data(as_text=True)
     assert response.status_code == 503, body[:300]
     assert STORE_DOWN in unescape(body) and "Traceback" not in body
@@ -344,12 +364,13 @@ def test_redis_gone_when_the_session_is_saved(
 # -- the sandbox (FlatPeak) ------------------------------------------------------------------
 
 
-def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> None:
+def test_sandbox_restarted_mid_flow(stack: Stack, customer: HttpBrowser) -> None:
     choice = provider_choice(customer)
 
     # Restarted between two requests, now serving keep-alive connections as FlatPeak does.
     stack.sandbox.kill(signal.SIGTERM)
-    stack.sandbox.start(keep_alive=True)
+    stack.sandbox.gunicorn = FLATPEAK_LIKE
+    stack.sandbox.start()
     tariffs = customer.open("/connect/flow", "POST", data=choice)
     assert tariffs.status == 200 and tariffs.route == "tariff_select", tariffs.text()[:300]
 
@@ -359,7 +380,7 @@ def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> 
     # from the pool, and opens a new one before sending anything.
     assert connections_to(stack.sandbox.port) > 0, "no pooled connection to the sandbox"
     stack.sandbox.kill(signal.SIGKILL)
-    stack.sandbox.start(keep_alive=True)
+    stack.sandbox.start()
     page = customer.tariff("Northwind Fixed 12M")
     assert page.status == 200 and page.route == "contract_term_capture", page.text()[:300]
     term_form = page.form_with(names=("term",))
@@ -381,6 +402,7 @@ def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> 
     hx_get = send(customer, "GET", "/connect/flow", headers=htmx)
     assert hx_get.headers.get("HX-Redirect", "").startswith("/connect/flow")
 
+    stack.sandbox.gunicorn = None  # python -m sandbox again, as the other tests expect
     stack.sandbox.start()  # same port, same Redis db: Connect's session is still there
     page = customer.get(unescape(retry.group(1)))
     assert page.status == 200 and page.route == "contract_term_capture", page.text()[:300]
@@ -393,7 +415,7 @@ def test_sandbox_restarted_mid_flow(stack: LiveStack, customer: HttpBrowser) -> 
     assert stored.customer_id in page.html and stored.location_id in page.html
 
 
-def test_the_stack_is_the_production_one(stack: LiveStack) -> None:
+def test_the_stack_is_the_production_one(stack: Stack) -> None:
     """Guards the fixture itself: gunicorn with gunicorn.conf.py, two gthread workers, Redis
     writing an append-only file."""
     log = stack.app.log()

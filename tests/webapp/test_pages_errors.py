@@ -11,6 +11,8 @@ from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document
 from webapp.page import Page
 from webapp.pages import FORM_ERROR, Rerender, Submit, adapter_for
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 # What a customer might have typed on each page when Connect answered with an error.
 TYPED = {
     "postal_address_capture": {

@@ -11,6 +11,8 @@ from webapp.page import Page
 from webapp.pages import Rerender, Submit, adapter_for
 from webapp.pages.rate_tod_capture import RateTodCapture, coverage_problem, parse_time
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 
 @pytest.fixture(autouse=True)
 def ctx():

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import RedisServer, SandboxServer, free_port
+from devstack.stack import RedisServer, SandboxServer, free_port
 from tests.webapp.conftest import APP_DB, GB_ADDRESS, Browser, Page, app_config
 from webapp import create_app
 from webapp.config import ConfigError

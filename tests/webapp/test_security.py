@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import RedisServer, SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import PARTNER_ORIGIN, PARTNER_RETURN, app_config
 from webapp import create_app
 from webapp.security import mask_secrets
@@ -83,6 +83,7 @@ def test_production_return_url_is_allowlisted(app: Flask) -> None:
         assert not return_url_allowed(PARTNER_RETURN + ".evil.example")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("line", "secret"),
     [

@@ -8,6 +8,8 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 HTMX = ROOT / "static" / "vendor" / "htmx-2.0.11.min.js"
 # sha384 of dist/htmx.min.js in the htmx.org 2.0.11 npm package.
@@ -18,10 +20,12 @@ def sri(path: Path) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
 
 
+@pytest.mark.unit
 def test_vendored_htmx_is_the_pinned_release() -> None:
     assert sri(HTMX) == PINNED
 
 
+@pytest.mark.unit
 def test_base_template_pins_the_same_hash() -> None:
     base = (ROOT / "templates" / "base.html").read_text()
     tag = re.search(r"<script[^>]+htmx-2\.0\.11\.min\.js[^>]*>", base)

@@ -11,6 +11,8 @@ from webapp.page import Page
 from webapp.steps import Current, Pending, Proceed, Refused, State, decide, fingerprint
 from webapp.upstream_errors import ConnectError, UpstreamUnavailable
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 ADDRESS = Page(route="postal_address_capture", data={"postal_address": {"city": ""}})
 PROVIDERS = Page(route="provider_select", data={"providers": [{"id": "prv_1"}]})
 COMPLETED = ConnectError(code="session_completed")

@@ -7,7 +7,7 @@ import secrets
 
 import redis
 
-from tests.conftest import RedisServer
+from devstack.stack import RedisServer
 from webapp import steps
 from webapp.page import Page
 

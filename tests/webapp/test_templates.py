@@ -20,6 +20,8 @@ from tests.webapp.pages_harness import (
 )
 from webapp.pages import ROUTES, adapter_for
 
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
 PAGE_ROUTES = [route for route in REFERENCE_PAGES if adapter_for(route) is not None]
 
 

@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import SandboxServer
+from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser
 
 
