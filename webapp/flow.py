@@ -148,6 +148,7 @@ def provider_wait() -> Response:
     if request.method == "GET" and provider_login.waiting_for_login(token):
         return personal(make_response("", 204))
     provider_login.stop_waiting(token)
+    flow_state().login_target = None
     # Pressed before logging in, Connect still answers session_redirect: the frame waits again.
     return restore_and_respond(token)
 

@@ -24,7 +24,8 @@ HANDLE = "flow"
 EMBED_ORIGIN = "embed_origin"
 FRAMED = "framed"
 COMPLETING = "completing"
-KEYS = (TOKEN, ENTRY, PAGE, FRESH, HANDLE, EMBED_ORIGIN, FRAMED, COMPLETING)
+LOGIN_TARGET = "login_target"
+KEYS = (TOKEN, ENTRY, PAGE, FRESH, HANDLE, EMBED_ORIGIN, FRAMED, COMPLETING, LOGIN_TARGET)
 
 #: ``completing``: Connect answered ``session_complete`` for our callback; the callback exchanges.
 COMPLETE = "complete"
@@ -108,6 +109,17 @@ class FlowState:
             self._store.pop(COMPLETING, None)
         else:
             self._store[COMPLETING] = value
+
+    @property
+    def login_target(self) -> str | None:
+        """A DIRECT provider's login URL (without the token) while a framed flow waits for the
+        customer to open it in a new tab."""
+        value = self._store.get(LOGIN_TARGET)
+        return value if isinstance(value, str) and value else None
+
+    @login_target.setter
+    def login_target(self, value: str | None) -> None:
+        self._store[LOGIN_TARGET] = value
 
     # -- beginning and ending ------------------------------------------------------------------
 

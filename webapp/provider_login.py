@@ -3,16 +3,26 @@
 Connect sends the customer to the provider's own login (the URL carries ``fp_cot``, so the
 provider can send them back to our ``connect_web_uri``). Unframed, that is a whole-page
 navigation. Inside a partner's frame it cannot be: providers refuse to be framed, and a frame
-that navigates away loses the partner's page. The framed flow therefore shows a link that opens
-the login in a new tab (a user activation, so no pop-up blocker) and waits; the tab comes back
-to :func:`provider_return`, which marks the token's record so the waiting frame carries on.
+that navigates away loses the partner's page. The framed flow therefore shows a button that
+posts this flow's form into a new tab (a user activation, so no pop-up blocker); that tab goes
+on to the login, and comes back to :func:`provider_return`, which marks the token's record so
+the waiting frame carries on. No link to the login exists: the tab is sent on only for the
+flow whose form it posted, and nothing of it is in a URL our logs record.
+
+Who may come back: :func:`provider_return` resumes the flow this browser's session holds, or
+switches the browser onto the returning token's flow only if this browser started that login:
+it carries the login cookie set when the browser left for the provider, matched against the
+token's record. Anyone else who follows a provider-return link (a login-CSRF link to someone
+else's flow) is told that nothing changed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from webapp import sessions, tokens
 from webapp.extensions import redis_store
@@ -20,43 +30,70 @@ from webapp.flow_state import flow_state
 from webapp.htmx import navigate, personal
 from webapp.links import same_token, valid_token, with_query
 from webapp.page import Page
-from webapp.screens import invalid_link, render_view
+from webapp.screens import invalid_link, no_flow, render_view
 
 bp = Blueprint("provider_login", __name__, url_prefix="/connect")
 
-_LINK_PREFIX = "connect:provider-link:"
-_LINK_TTL = 15 * 60
 # ``provider_login`` in a token's record: the framed flow is waiting for the login tab; the tab
 # came back; the frame has moved on.
 WAITING, RETURNED, DONE = "waiting", "returned", "done"
+# How long a browser may take at the provider's login and still be recognised on its return.
+LOGIN_COOKIE_AGE = 30 * 60
 
 
 def leave_for_login(page: Page, provider_id: str | None) -> Response | None:
-    """``session_redirect``: on to the provider's login, or (framed) a link to it in a new tab.
-    None if the page names no usable login URL."""
+    """``session_redirect``: on to the provider's login, or (framed) a button that opens it in
+    a new tab. None if the page names no usable login URL."""
     state = flow_state()
     target = page.data.get("redirect_url") or page.data.get("redirect_uri")
     if not state.token or not isinstance(target, str):
         return None
     if not target.startswith(("https://", "http://")):
         return None
-    # The provider login needs the token to come back to us; it is FlatPeak's URL, not ours.
-    login_url = with_query(target, fp_cot=state.token)
     if not state.framed:
-        return navigate(login_url)
+        return to_provider(state.token, target)
     tokens.update(redis_store(), state.token, provider_login=WAITING)
     provider = provider_name(state.page, provider_id)
     state.page = None
-    # The link names a short-lived code, not the provider URL itself: that URL carries the
-    # connect token, which must never appear in our markup.
-    code = secrets.token_urlsafe(18)
-    redis_store().set(_LINK_PREFIX + code, login_url, ex=_LINK_TTL)
-    return render_view(
-        "flow/provider_login.html",
-        200,
-        login_url=url_for("provider_login.link", code=code),
-        provider=provider,
+    state.login_target = target
+    return render_view("flow/provider_login.html", 200, provider=provider)
+
+
+def to_provider(token: str, target: str) -> Response:
+    """Send this browser to the provider's login, and remember that it did: the login cookie
+    (a random value whose hash the token's record keeps) is how :func:`provider_return`
+    recognises the browser that left, even when its session cookie does not come back."""
+    nonce = secrets.token_urlsafe(24)
+    tokens.update(redis_store(), token, login_nonce=_digest(nonce))
+    # The provider login needs the token to come back to us; it is FlatPeak's URL, not ours.
+    response = navigate(with_query(target, fp_cot=token))
+    response.set_cookie(
+        login_cookie_name(),
+        nonce,
+        max_age=LOGIN_COOKIE_AGE,
+        path="/",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",  # sent on the provider's top-level redirect back to us
     )
+    return response
+
+
+def login_cookie_name() -> str:
+    return current_app.config["SESSION_COOKIE_NAME"] + "_login"
+
+
+def _digest(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def started_here(context: dict[str, object]) -> bool:
+    """Whether this browser is the one that left for the login of the token in ``context``."""
+    nonce = request.cookies.get(login_cookie_name(), "")
+    expected = context.get("login_nonce")
+    if not nonce or not isinstance(expected, str):
+        return False
+    return hmac.compare_digest(_digest(nonce), expected)
 
 
 def provider_name(page: Page | None, provider_id: str | None) -> str:
@@ -77,24 +114,19 @@ def stop_waiting(token: str) -> None:
     tokens.update(redis_store(), token, provider_login=DONE)
 
 
-@bp.get("/provider-login/<code>")
-def link(code: str) -> Response:
-    """Opened in a new tab from a framed flow: on to the provider's login (with ``fp_cot``)."""
-    login_url = redis_store().get(_LINK_PREFIX + code) if len(code) < 64 else None
-    if not login_url:
-        return invalid_link()
-    if isinstance(login_url, bytes):
-        login_url = login_url.decode()
-    return personal(redirect(login_url, 303))
+@bp.post("/provider-login")
+def login() -> Response:
+    """The framed flow's "Log in" button, posted into a new tab: on to the provider's login."""
+    state = flow_state()
+    target = state.login_target
+    if not state.token or not target:
+        return no_flow()
+    return to_provider(state.token, target)
 
 
 @bp.get("/provider-return")
 def provider_return() -> Response:
-    """Back from the provider login with ``?fp_cot=``: resume, without the token in the URL.
-
-    The cookie may not have survived the trip (Safari iframe, an in-app browser), so a token we
-    know opens a fresh session for this browser; FlatPeak resumes by token either way.
-    """
+    """Back from the provider login with ``?fp_cot=``: resume, without the token in the URL."""
     token = request.args.get("fp_cot", "")
     if not valid_token(token):
         return invalid_link()
@@ -107,11 +139,20 @@ def provider_return() -> Response:
         return invalid_link()
     waiting_frame = context.get("provider_login") == WAITING
     if waiting_frame:
+        # The partner's frame moves on by itself; this changes no browser's flow.
         tokens.update(redis_store(), token, provider_login=RETURNED)
+    if not started_here(context):
+        return render_view("flow/provider_unmatched.html", 200, waiting_frame=waiting_frame)
+    # The browser that left for this login, without its session cookie (the login ran in a
+    # tab of its own, or an in-app browser dropped the cookie): this flow is its own.
+    tokens.update(redis_store(), token, login_nonce=None)
     launch = sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
     if waiting_frame:
         # The login ran in a tab of its own; the partner's frame is waiting for it and moves on
         # by itself. This tab says so, and can still carry on here if that frame is gone.
         continue_url = url_for("flow.show", launch=launch)
-        return render_view("flow/provider_returned.html", 200, continue_url=continue_url)
-    return personal(redirect(url_for("flow.show", launch=launch), 303))
+        response = render_view("flow/provider_returned.html", 200, continue_url=continue_url)
+    else:
+        response = personal(redirect(url_for("flow.show", launch=launch), 303))
+    response.delete_cookie(login_cookie_name(), path="/")
+    return response

@@ -7,7 +7,8 @@ import re
 
 from flask import Flask
 
-from tests.webapp.conftest import Browser
+from devstack.forms import Form
+from tests.webapp.conftest import Browser, Page
 from tests.webapp.test_flow_paths import assert_saved, finish_summary, to_provider_select
 
 
@@ -17,10 +18,23 @@ def framed(browser: Browser) -> Browser:
     return browser
 
 
-def login_link(html: str) -> str:
-    match = re.search(r'<a[^>]*href="([^"]+)"[^>]*target="_blank"', html)
-    assert match, "no new-tab login link on the page"
-    return match.group(1)
+def carry_on(page: Page) -> Form:
+    """The no-JS "I've logged in, carry on" form."""
+    form = next((f for f in page.forms if f.action == "/connect/provider-wait"), None)
+    assert form is not None, "no carry-on button on the page"
+    return form
+
+
+def open_login_tab(app: Flask, page: Page) -> Browser:
+    """Press the frame's "Log in" button: its form posts into a new tab, a browsing context
+    with no cookie of the frame's, carrying the frame's flow handle and CSRF token."""
+    form = next((f for f in page.forms if f.action == "/connect/provider-login"), None)
+    assert form is not None, "no login button on the page"
+    assert re.search(r'<form[^>]*action="/connect/provider-login"[^>]*target="_blank"', page.html)
+    tab = Browser(app.test_client())
+    tab.page = page
+    tab.submit(form=form)
+    return tab
 
 
 def test_framed_direct_login_opens_in_a_new_tab_and_the_frame_carries_on(
@@ -32,16 +46,13 @@ def test_framed_direct_login_opens_in_a_new_tab_and_the_frame_carries_on(
     assert page.status == 200
     assert 'data-flow-state="provider-login"' in page.html
     assert "cot_" not in page.html
-    link = login_link(page.html)
-    assert link.startswith("/connect/provider-login/")
+    assert "/connect/provider-login" not in re.findall(r'href="([^"]*)"', page.html)
 
     # Nothing to do yet: the poll answers 204 while the customer is away.
     assert browser.client.get("/connect/provider-wait").status_code == 204
 
-    # The new tab is a different browsing context with no cookie of the frame's.
-    tab = Browser(app.test_client())
-    login = tab.get(link)
-    assert "/provider-login/" in login.url and "fp_cot=cot_" in login.url
+    tab = open_login_tab(app, page)
+    assert "/provider-login/" in tab.page.url and "fp_cot=cot_" in tab.page.url
     back = tab.provider_login("approve")
     assert 'data-flow-state="provider-returned"' in back.html
     assert "cot_" not in back.html
@@ -56,16 +67,22 @@ def test_framed_direct_login_button_without_javascript(app: Flask, browser: Brow
     to_provider_select(framed(browser))
     page = browser.provider("Voltaic Direct")
     # Pressed too early: still waiting, the same page again.
-    early = browser.submit()
+    early = browser.submit(form=carry_on(page))
     assert 'data-flow-state="provider-login"' in early.html
-    tab = Browser(app.test_client())
-    tab.get(login_link(early.html))
+    tab = open_login_tab(app, early)
     tab.provider_login("pending")
-    after = browser.submit()
+    after = browser.submit(form=carry_on(early))
     assert after.route == "summary_tariff_inprogress"
     assert page.status == 200
 
 
-def test_unknown_provider_link_is_refused(browser: Browser) -> None:
-    page = browser.get("/connect/provider-login/not-a-code")
-    assert page.status == 400
+def test_the_login_button_of_no_flow_goes_nowhere(app: Flask) -> None:
+    """Without this flow's form (its handle or cookie) the login posts lead nowhere: there is
+    no link to the provider login, with the token in it, to replay."""
+    stranger = app.test_client()
+    assert stranger.get("/connect/provider-login").status_code in (404, 405)
+    token_page = stranger.get("/")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', token_page.text)
+    assert csrf
+    response = stranger.post("/connect/provider-login", data={"csrf_token": csrf[1]})
+    assert response.status_code == 404 and "cot_" not in response.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -89,3 +90,52 @@ def test_a_csrf_token_read_before_a_flow_began_is_refused_in_it(
     assert forged.status_code == 400
     # The flow is untouched: its own form still goes through.
     assert browser.submit(GB_ADDRESS).route == "provider_select"
+
+
+def provider_return_link(browser: Browser) -> str:
+    """Approve the sandbox's provider login, and keep the link back to us instead of following
+    it: what an attacker would send a victim."""
+    page = browser.page
+    assert page is not None and "/provider-login/" in page.url, page.url
+    form = page.form_with(button=("outcome", "approve"))
+    base = urlsplit(page.url)
+    action = form.action if "://" in form.action else f"{base.scheme}://{base.netloc}{form.action}"
+    data = {**dict(form.fields), "outcome": "approve"}
+    answer = requests.post(action, data=data, allow_redirects=False, timeout=10)
+    location = answer.headers["Location"]
+    assert "/connect/provider-return?" in location and "fp_cot=cot_" in location
+    return location[location.index("/connect/") :]
+
+
+def test_a_provider_return_link_switches_no_one_elses_browser(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Login CSRF: an attacker sends the return link of their own provider login to a victim
+    who is midway through their own flow. The victim's flow stays theirs."""
+    attacker = start(app, app.test_client(), "attacker-2")
+    attacker.submit(GB_ADDRESS)
+    attacker.provider("Voltaic Direct")
+    link = provider_return_link(attacker)
+
+    victim = start(app, client, "victim-2")
+    with client.session_transaction() as session:
+        own_token = session["token"]
+    response = client.get(link)
+    assert response.status_code == 200
+    assert 'data-flow-state="provider-unmatched"' in response.text
+    with client.session_transaction() as session:
+        assert session["token"] == own_token
+    assert victim.submit(GB_ADDRESS).route == "provider_select"
+
+
+def test_the_browser_that_left_for_the_login_comes_back_without_its_session_cookie(
+    app: Flask, client: FlaskClient
+) -> None:
+    """An in-app browser that dropped the session cookie on the way to the provider still
+    carries the login cookie set when it left: its own flow resumes."""
+    browser = start(app, client, "returner-1")
+    browser.submit(GB_ADDRESS)
+    browser.provider("Voltaic Direct")
+    client.delete_cookie(COOKIE)
+    page = browser.provider_login("approve")
+    assert page.route in ("summary_fixed_confirm", "summary_tou_confirm")
