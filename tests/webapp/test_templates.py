@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,6 +20,7 @@ from tests.webapp.pages_harness import (
     render,
 )
 from webapp.pages import ROUTES, adapter_for
+from webapp.pages.summary import SummaryAdapter
 
 PAGE_ROUTES = [route for route in REFERENCE_PAGES if adapter_for(route) is not None]
 
@@ -353,6 +355,19 @@ def test_summary_tou_shows_table_and_chart(ctx):
     assert "Follows the market" in markup
     assert "30.41p/kWh" in markup and "9.12p/kWh" in markup
     assert "June 15, 2026" in markup
+
+
+@pytest.mark.parametrize(("hour", "now_row"), [(3, 0), (12, 1), (23, 1)])
+def test_summary_marks_the_rate_in_force_now(ctx, monkeypatch, hour, now_row):
+    # The reference day is 2024-02-01: 00:00-07:00 cheap, 07:00-24:00 dear.
+    moment = datetime(2024, 2, 1, hour, 30, tzinfo=UTC)
+    monkeypatch.setattr(SummaryAdapter, "now", lambda self: moment)
+    document = parse_document(render(REFERENCE_PAGES["summary_tou_confirm"]))
+    rows = document.findall(".//table/tbody/tr")
+    marked = [i for i, row in enumerate(rows) if "rates-table__row--now" in row.get("class")]
+    assert marked == [now_row]
+    monkeypatch.setattr(SummaryAdapter, "now", lambda self: moment + timedelta(days=2))
+    assert "rates-table__row--now" not in render(REFERENCE_PAGES["summary_tou_confirm"])
 
 
 def test_summary_fixed_shows_one_big_price_and_tiered_note(ctx):

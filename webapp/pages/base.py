@@ -4,7 +4,7 @@ Only adapters know both sides of a page: the HTML form's field names and Connect
 The flow blueprint (``webapp/flow.py``) knows neither; it asks the adapter for the route it is on:
 
 * :meth:`PageAdapter.context` turns the page object (plus typed values and errors after a failed
-  step) into template variables;
+  step) into template variables; a route adds its own in :meth:`PageAdapter.extra_context`;
 * :meth:`PageAdapter.parse` turns a posted form into what to send upstream (``Submit``), or into
   a re-render without calling upstream (``Rerender``: a check we can make ourselves failed, or a
   purely local edit such as adding a time-of-day period);
@@ -74,7 +74,7 @@ class PageAdapter:
         data = page.data
         route = page.route
         address = address_of(data)
-        return {
+        ctx = {
             "page": page,
             "route": route,
             "data": data,
@@ -90,6 +90,16 @@ class PageAdapter:
             "title": str(self.title),
             "progress": progress_for(route),
         }
+        ctx.update(self.extra_context(page, ctx, query or {}))
+        return ctx
+
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """What this route's template needs besides the variables every page gets (``ctx``,
+        final but for these); a key returned here replaces the common one of that name (a page
+        may normalise ``values``). ``query`` is the GET query string, empty on a POST."""
+        return {}
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The form's values from the page data, shown when the customer has typed nothing yet

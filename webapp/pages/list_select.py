@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
+from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
 from webapp.pages.common import filter_items, looks_like_id, message_for, search_query, text
 
 
@@ -28,20 +28,16 @@ class ListSelect(PageAdapter):
         """The list's rows, as the template shows them."""
         raise NotImplementedError
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        rows = self.rows(ctx["data"])
+        rows = self.rows(page.data)
         q = search_query(query, ctx["values"])
-        ctx["q"] = q
-        ctx[self.list_name] = filter_items(rows, q, *self.search_keys)
-        ctx[self.total_name] = len(rows)
-        return ctx
+        return {
+            "q": q,
+            self.list_name: filter_items(rows, q, *self.search_keys),
+            self.total_name: len(rows),
+        }
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
