@@ -20,6 +20,7 @@ from tests.webapp.pages_harness import (
     render,
 )
 from webapp.pages import ROUTES, adapter_for
+from webapp.pages.progress import STAGES
 from webapp.pages.summary import SummaryAdapter
 
 PAGE_ROUTES = [route for route in REFERENCE_PAGES if adapter_for(route) is not None]
@@ -166,6 +167,13 @@ def test_progress_names_the_step(ctx):
     markup = render(REFERENCE_PAGES["tariff_select"])
     assert "Step 3 of 6: Your tariff" in markup
     assert re.search(r'<progress[^>]*max="6"[^>]*value="3"', markup)
+
+
+def test_every_route_has_a_stage_and_the_flow_never_goes_back_a_stage():
+    assert all(1 <= adapter.stage <= len(STAGES) for adapter in ROUTES.values())
+    stages = [adapter_for(route).stage for route in ZERO_ROUTES]
+    assert stages == sorted(stages)
+    assert set(stages) == set(range(1, len(STAGES) + 1))
 
 
 def test_anode_aliases_render_the_zero_templates(ctx):

@@ -55,6 +55,9 @@ class PageAdapter:
     template: ClassVar[str] = ""
     #: Short, customer-facing step title (already marked for translation by the subclass).
     title: ClassVar[str] = ""
+    #: Which of the flow's six stages the page belongs to, 1 to 6 (see ``progress.STAGES``):
+    #: what the progress bar shows, since Connect does not say how many pages are left.
+    stage: ClassVar[int]
 
     def context(
         self,
@@ -69,7 +72,7 @@ class PageAdapter:
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
         from webapp.pages.common import address_of, has_address, provider_of
-        from webapp.pages.progress import progress_for
+        from webapp.pages.progress import progress_at
 
         data = page.data
         route = page.route
@@ -88,7 +91,7 @@ class PageAdapter:
             "direction": page.direction,
             "live_mode": page.live_mode,
             "title": str(self.title),
-            "progress": progress_for(route),
+            "progress": progress_at(self.stage),
         }
         ctx.update(self.extra_context(page, ctx, query or {}))
         return ctx

@@ -26,6 +26,7 @@ class MarketSurchargeCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("market_surcharge_capture",)
     template: ClassVar[str] = "pages/market_surcharge_capture.html"
     title: ClassVar[Any] = _l("Your supplier's extra charges")
+    stage: ClassVar[int] = 4
     #: Which parts of the page this route shows.
     asks_surcharge: ClassVar[bool] = True
     asks_region: ClassVar[bool] = True

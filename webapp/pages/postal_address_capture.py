@@ -84,6 +84,7 @@ class PostalAddressCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("postal_address_capture",)
     template: ClassVar[str] = "pages/postal_address_capture.html"
     title: ClassVar[Any] = _l("Your address")
+    stage: ClassVar[int] = 1
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return address_of(data)

@@ -12,6 +12,7 @@ class ProviderNameCapture(NameCapture):
     routes: ClassVar[tuple[str, ...]] = ("provider_name_capture",)
     template: ClassVar[str] = "pages/provider_name_capture.html"
     title: ClassVar[Any] = _l("Your provider's name")
+    stage: ClassVar[int] = 2
     field: ClassVar[str] = "provider_name"
     data_key: ClassVar[str] = "provider"
     missing_code: ClassVar[str] = "provider_name_missing"

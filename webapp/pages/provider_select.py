@@ -30,6 +30,7 @@ class ProviderSelect(ListSelect):
     routes: ClassVar[tuple[str, ...]] = ("provider_select",)
     template: ClassVar[str] = "pages/provider_select.html"
     title: ClassVar[Any] = _l("Your energy provider")
+    stage: ClassVar[int] = 2
     data_key: ClassVar[str] = "provider"
     id_field: ClassVar[str] = "provider_id"
     missing_code: ClassVar[str] = "provider_id_missing"

@@ -16,6 +16,7 @@ class RateFixedCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("rate_fixed_capture",)
     template: ClassVar[str] = "pages/rate_fixed_capture.html"
     title: ClassVar[Any] = _l("Your price per kWh")
+    stage: ClassVar[int] = 4
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {"cost": display_text(data.get("cost"), unit_of(data))}

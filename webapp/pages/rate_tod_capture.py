@@ -111,6 +111,7 @@ class RateTodCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("rate_tod_capture",)
     template: ClassVar[str] = "pages/rate_tod_capture.html"
     title: ClassVar[Any] = _l("Your prices by time of day")
+    stage: ClassVar[int] = 4
 
     # -- reading --------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ class SummaryAdapter(PageAdapter):
     """Action-only page (SAVE / EDIT / DISCONNECT ...): the base parse is the right one."""
 
     title: ClassVar[Any] = _l("Check your tariff")
+    stage: ClassVar[int] = 6
     #: "fixed" pages show one big price; "tou" pages show the day's rates.
     layout: ClassVar[str] = "tou"
 

@@ -12,6 +12,7 @@ class TariffNameCapture(NameCapture):
     routes: ClassVar[tuple[str, ...]] = ("tariff_name_capture",)
     template: ClassVar[str] = "pages/tariff_name_capture.html"
     title: ClassVar[Any] = _l("Your tariff's name")
+    stage: ClassVar[int] = 5
     field: ClassVar[str] = "tariff_name"
     data_key: ClassVar[str] = "tariff"
     missing_code: ClassVar[str] = "tariff_name_missing"

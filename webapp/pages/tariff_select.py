@@ -29,6 +29,7 @@ class TariffSelect(ListSelect):
     routes: ClassVar[tuple[str, ...]] = ("tariff_select",)
     template: ClassVar[str] = "pages/tariff_select.html"
     title: ClassVar[Any] = _l("Your tariff")
+    stage: ClassVar[int] = 3
     data_key: ClassVar[str] = "tariff"
     id_field: ClassVar[str] = "tariff_id"
     missing_code: ClassVar[str] = "tariff_id_missing"

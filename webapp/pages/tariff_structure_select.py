@@ -31,6 +31,7 @@ class TariffStructureSelect(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("tariff_structure_select",)
     template: ClassVar[str] = "pages/tariff_structure_select.html"
     title: ClassVar[Any] = _l("How your price works")
+    stage: ClassVar[int] = 3
 
     def extra_context(
         self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
