@@ -13,7 +13,5 @@ class ProviderNameCapture(NameCapture):
     template: ClassVar[str] = "pages/provider_name_capture.html"
     title: ClassVar[Any] = _l("Your provider's name")
     stage: ClassVar[int] = 2
-    field: ClassVar[str] = "provider_name"
-    data_key: ClassVar[str] = "provider"
-    missing_code: ClassVar[str] = "provider_name_missing"
+    item: ClassVar[str] = "provider"
     max_length: ClassVar[int] = 100

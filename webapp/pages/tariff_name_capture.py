@@ -13,7 +13,5 @@ class TariffNameCapture(NameCapture):
     template: ClassVar[str] = "pages/tariff_name_capture.html"
     title: ClassVar[Any] = _l("Your tariff's name")
     stage: ClassVar[int] = 5
-    field: ClassVar[str] = "tariff_name"
-    data_key: ClassVar[str] = "tariff"
-    missing_code: ClassVar[str] = "tariff_name_missing"
+    item: ClassVar[str] = "tariff"
     max_length: ClassVar[int] = 120
