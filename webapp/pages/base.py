@@ -77,7 +77,7 @@ class PageAdapter:
         data = page.data
         route = page.route
         address = address_of(data)
-        ctx = {
+        ctx: dict[str, Any] = {
             "page": page,
             "route": route,
             "data": data,
@@ -99,9 +99,10 @@ class PageAdapter:
     def extra_context(
         self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        """What this route's template needs besides the variables every page gets (``ctx``,
-        final but for these); a key returned here replaces the common one of that name (a page
-        may normalise ``values``). ``query`` is the GET query string, empty on a POST."""
+        """Variables this route's template needs beyond those every page gets. ``ctx`` holds
+        the common ones, to read and not to change: a key returned here replaces the common one
+        of that name, as for a page that normalises ``values``. ``query`` is the GET query
+        string, empty on a POST."""
         return {}
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
