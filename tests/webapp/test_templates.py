@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,6 +20,8 @@ from tests.webapp.pages_harness import (
     render,
 )
 from webapp.pages import ROUTES, adapter_for
+from webapp.pages.progress import STAGES
+from webapp.pages.summary import SummaryAdapter
 
 pytestmark = pytest.mark.unit  # no process: see tests/README.md
 
@@ -166,6 +169,13 @@ def test_progress_names_the_step(ctx):
     markup = render(REFERENCE_PAGES["tariff_select"])
     assert "Step 3 of 6: Your tariff" in markup
     assert re.search(r'<progress[^>]*max="6"[^>]*value="3"', markup)
+
+
+def test_every_route_has_a_stage_and_the_flow_never_goes_back_a_stage():
+    assert all(1 <= adapter.stage <= len(STAGES) for adapter in ROUTES.values())
+    stages = [adapter_for(route).stage for route in ZERO_ROUTES]
+    assert stages == sorted(stages)
+    assert set(stages) == set(range(1, len(STAGES) + 1))
 
 
 def test_anode_aliases_render_the_zero_templates(ctx):
@@ -355,6 +365,19 @@ def test_summary_tou_shows_table_and_chart(ctx):
     assert "Follows the market" in markup
     assert "30.41p/kWh" in markup and "9.12p/kWh" in markup
     assert "June 15, 2026" in markup
+
+
+@pytest.mark.parametrize(("hour", "now_row"), [(3, 0), (12, 1), (23, 1)])
+def test_summary_marks_the_rate_in_force_now(ctx, monkeypatch, hour, now_row):
+    # The reference day is 2024-02-01: 00:00-07:00 cheap, 07:00-24:00 dear.
+    moment = datetime(2024, 2, 1, hour, 30, tzinfo=UTC)
+    monkeypatch.setattr(SummaryAdapter, "now", lambda self: moment)
+    document = parse_document(render(REFERENCE_PAGES["summary_tou_confirm"]))
+    rows = document.findall(".//table/tbody/tr")
+    marked = [i for i, row in enumerate(rows) if "rates-table__row--now" in row.get("class")]
+    assert marked == [now_row]
+    monkeypatch.setattr(SummaryAdapter, "now", lambda self: moment + timedelta(days=2))
+    assert "rates-table__row--now" not in render(REFERENCE_PAGES["summary_tou_confirm"])
 
 
 def test_summary_fixed_shows_one_big_price_and_tiered_note(ctx):

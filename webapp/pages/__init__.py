@@ -3,6 +3,9 @@
 ``ROUTES`` maps every route we can render (the 14 zero pages plus the anode names that map onto
 the same templates) to its adapter. A route that is not here is one we cannot render; the flow
 shows its own "unknown page" error for it instead of guessing.
+
+An adapter class says everything about its routes (names, template, title, stage), so a new
+route is one adapter added to ``_ADAPTERS``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from webapp.pages.market_surcharge_capture import (
     SurchargeCapture,
 )
 from webapp.pages.postal_address_capture import PostalAddressCapture
-from webapp.pages.progress import Progress, progress_for
+from webapp.pages.progress import Progress
 from webapp.pages.provider_name_capture import ProviderNameCapture
 from webapp.pages.provider_select import ProviderSelect
 from webapp.pages.rate_fixed_capture import RateFixedCapture
@@ -69,5 +72,4 @@ __all__ = [
     "Rerender",
     "Submit",
     "adapter_for",
-    "progress_for",
 ]

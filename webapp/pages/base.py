@@ -4,7 +4,7 @@ Only adapters know both sides of a page: the HTML form's field names and Connect
 The flow blueprint (``webapp/flow.py``) knows neither; it asks the adapter for the route it is on:
 
 * :meth:`PageAdapter.context` turns the page object (plus typed values and errors after a failed
-  step) into template variables;
+  step) into template variables; a route adds its own in :meth:`PageAdapter.extra_context`;
 * :meth:`PageAdapter.parse` turns a posted form into what to send upstream (``Submit``), or into
   a re-render without calling upstream (``Rerender``: a check we can make ourselves failed, or a
   purely local edit such as adding a time-of-day period);
@@ -55,6 +55,9 @@ class PageAdapter:
     template: ClassVar[str] = ""
     #: Short, customer-facing step title (already marked for translation by the subclass).
     title: ClassVar[str] = ""
+    #: Which of the flow's six stages the page belongs to, 1 to 6 (see ``progress.STAGES``):
+    #: what the progress bar shows, since Connect does not say how many pages are left.
+    stage: ClassVar[int]
 
     def context(
         self,
@@ -69,12 +72,12 @@ class PageAdapter:
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
         from webapp.pages.common import address_of, has_address, provider_of
-        from webapp.pages.progress import progress_for
+        from webapp.pages.progress import progress_at
 
         data = page.data
         route = page.route
         address = address_of(data)
-        return {
+        ctx: dict[str, Any] = {
             "page": page,
             "route": route,
             "data": data,
@@ -88,8 +91,19 @@ class PageAdapter:
             "direction": page.direction,
             "live_mode": page.live_mode,
             "title": str(self.title),
-            "progress": progress_for(route),
+            "progress": progress_at(self.stage),
         }
+        ctx.update(self.extra_context(page, ctx, query or {}))
+        return ctx
+
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """Variables this route's template needs beyond those every page gets. ``ctx`` holds
+        the common ones, to read and not to change: a key returned here replaces the common one
+        of that name, as for a page that normalises ``values``. ``query`` is the GET query
+        string, empty on a POST."""
+        return {}
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The form's values from the page data, shown when the customer has typed nothing yet

@@ -44,6 +44,7 @@ class ContractTermCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("contract_term_capture",)
     template: ClassVar[str] = "pages/contract_term_capture.html"
     title: ClassVar[Any] = _l("When your contract ends")
+    stage: ClassVar[int] = 5
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         raw = data.get("contract_end_date")

@@ -26,6 +26,7 @@ class MarketSurchargeCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("market_surcharge_capture",)
     template: ClassVar[str] = "pages/market_surcharge_capture.html"
     title: ClassVar[Any] = _l("Your supplier's extra charges")
+    stage: ClassVar[int] = 4
     #: Which parts of the page this route shows.
     asks_surcharge: ClassVar[bool] = True
     asks_region: ClassVar[bool] = True
@@ -39,19 +40,14 @@ class MarketSurchargeCapture(PageAdapter):
             "region": str(data.get("region") or ""),
         }
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        data = ctx["data"]
-        ctx["unit"] = unit_of(data)
-        ctx["regions"] = regions_of(data) if self.asks_region else []
-        ctx["asks_surcharge"] = self.asks_surcharge
-        return ctx
+        return {
+            "unit": unit_of(page.data),
+            "regions": regions_of(page.data) if self.asks_region else [],
+            "asks_surcharge": self.asks_surcharge,
+        }
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):

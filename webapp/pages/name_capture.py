@@ -1,5 +1,9 @@
 """What ``provider_name_capture`` and ``tariff_name_capture`` share: one required name, typed by
-the customer, sent to Connect as ``{<data key>: {"name": ...}}``."""
+the customer.
+
+As on the list pages, Connect names the parts after the thing named (``item``, ``provider`` or
+``tariff``): the page data holds ``<item>.name``, the step sends ``{<item>: {"name": ...}}`` and
+is refused with ``<item>_name_missing``. The form field is ``<item>_name``."""
 
 from __future__ import annotations
 
@@ -12,17 +16,17 @@ from webapp.pages.common import message_for, text
 
 
 class NameCapture(PageAdapter):
-    #: The form field the name is typed into.
-    field: ClassVar[str] = ""
-    #: The page data object holding the name, and the one sent back (``provider``, ``tariff``).
-    data_key: ClassVar[str] = ""
-    #: Connect's error code for a missing name.
-    missing_code: ClassVar[str] = ""
+    #: What is named: ``provider`` or ``tariff``.
+    item: ClassVar[str] = ""
     #: How much of the typed name is kept.
     max_length: ClassVar[int] = 100
 
+    @property
+    def field(self) -> str:
+        return f"{self.item}_name"
+
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        holder = data.get(self.data_key)
+        holder = data.get(self.item)
         name = holder.get("name") if isinstance(holder, Mapping) else ""
         return {self.field: str(name or "")}
 
@@ -33,9 +37,9 @@ class NameCapture(PageAdapter):
         if not name:
             return Rerender(
                 values={self.field: name},
-                errors={self.field: message_for(self.missing_code)},
+                errors={self.field: message_for(f"{self.field}_missing")},
             )
-        return Submit(data={self.data_key: {"name": name}})
+        return Submit(data={self.item: {"name": name}})
 
     def field_for_error(self, code: str) -> str:
-        return self.field if code == self.missing_code else FORM_ERROR
+        return self.field if code == f"{self.field}_missing" else FORM_ERROR

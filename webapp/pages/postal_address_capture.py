@@ -84,28 +84,24 @@ class PostalAddressCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("postal_address_capture",)
     template: ClassVar[str] = "pages/postal_address_capture.html"
     title: ClassVar[Any] = _l("Your address")
+    stage: ClassVar[int] = 1
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return address_of(data)
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
         country = str(ctx["values"].get("country_code") or "").strip().upper()
         # A GET with ?country_code= (the country select changed, with JS) picks the state list.
-        if query and query.get("country_code"):
+        if query.get("country_code"):
             country = str(query["country_code"]).strip().upper()[:2]
-            ctx["values"]["country_code"] = country
-        ctx["values"]["country_code"] = country
-        ctx["country_options"] = country_options(country)
-        ctx["states"] = STATES.get(country)
-        ctx["state_templates"] = _option_markup()[1]
-        return ctx
+        return {
+            "values": {**ctx["values"], "country_code": country},
+            "country_options": country_options(country),
+            "states": STATES.get(country),
+            "state_templates": _option_markup()[1],
+        }
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         values = {name: text(form, name, 120) for name in ADDRESS_FIELDS}

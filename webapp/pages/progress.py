@@ -1,4 +1,4 @@
-"""Where the customer is in the flow, computed from the route alone.
+"""Where the customer is in the flow: the stage of the page's adapter.
 
 Connect does not tell us how many pages are left (it depends on the provider), so the bar counts
 the six stages every path goes through, not pages: a customer on a library tariff skips
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from webapp.i18n import lazy_gettext as _l
 
-_STAGES = (
+#: The stages, in flow order; an adapter's ``stage`` is its place here, counted from 1.
+STAGES = (
     _l("Your address"),
     _l("Your provider"),
     _l("Your tariff"),
@@ -19,28 +20,6 @@ _STAGES = (
     _l("Tariff details"),
     _l("Check and confirm"),
 )
-
-_STAGE_OF_ROUTE: dict[str, int] = {
-    "postal_address_capture": 1,
-    "provider_select": 2,
-    "provider_name_capture": 2,
-    "tariff_select": 3,
-    "tariff_structure_select": 3,
-    "rate_fixed_capture": 4,
-    "rate_tod_capture": 4,
-    "market_surcharge_capture": 4,
-    "surcharge_capture": 4,
-    "region_select": 4,
-    "tariff_name_capture": 5,
-    "contract_term_capture": 5,
-    "summary_fixed_confirm": 6,
-    "summary_tou_confirm": 6,
-    "tariff_summary": 6,
-    "summary_tariff_inprogress": 6,
-    "tariff_connection_pending": 6,
-    "summary_tariff_failed": 6,
-    "tariff_connection_failed": 6,
-}
 
 
 @dataclass(frozen=True)
@@ -56,9 +35,6 @@ class Progress:
         return round(100 * self.step / self.total)
 
 
-def progress_for(route: str | None) -> Progress | None:
-    """The stage of a route, or ``None`` for routes outside the flow (errors, done)."""
-    step = _STAGE_OF_ROUTE.get(route or "")
-    if step is None:
-        return None
-    return Progress(step=step, total=len(_STAGES), label=str(_STAGES[step - 1]))
+def progress_at(stage: int) -> Progress:
+    """The bar for ``stage`` (1 to 6, a page adapter's ``stage``)."""
+    return Progress(step=stage, total=len(STAGES), label=str(STAGES[stage - 1]))

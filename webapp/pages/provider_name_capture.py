@@ -12,7 +12,6 @@ class ProviderNameCapture(NameCapture):
     routes: ClassVar[tuple[str, ...]] = ("provider_name_capture",)
     template: ClassVar[str] = "pages/provider_name_capture.html"
     title: ClassVar[Any] = _l("Your provider's name")
-    field: ClassVar[str] = "provider_name"
-    data_key: ClassVar[str] = "provider"
-    missing_code: ClassVar[str] = "provider_name_missing"
+    stage: ClassVar[int] = 2
+    item: ClassVar[str] = "provider"
     max_length: ClassVar[int] = 100

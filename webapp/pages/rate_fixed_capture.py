@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import to_major
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
+from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
 from webapp.pages.rates import check_rate, display_text, unit_of
 
 
@@ -16,20 +16,15 @@ class RateFixedCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("rate_fixed_capture",)
     template: ClassVar[str] = "pages/rate_fixed_capture.html"
     title: ClassVar[Any] = _l("Your price per kWh")
+    stage: ClassVar[int] = 4
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {"cost": display_text(data.get("cost"), unit_of(data))}
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        ctx["unit"] = unit_of(ctx["data"])
-        return ctx
+        return {"unit": unit_of(page.data)}
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):

@@ -111,6 +111,7 @@ class RateTodCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("rate_tod_capture",)
     template: ClassVar[str] = "pages/rate_tod_capture.html"
     title: ClassVar[Any] = _l("Your prices by time of day")
+    stage: ClassVar[int] = 4
 
     # -- reading --------------------------------------------------------------------------
 
@@ -159,24 +160,22 @@ class RateTodCapture(PageAdapter):
             values[f"cost_{i}"] = period["cost"]
         return values
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        if values and values.get("periods"):
+        # Values given (a re-render) carry the periods as typed; otherwise Connect's hours.
+        values = ctx["values"]
+        if values.get("periods"):
             periods = self.periods_from_form(values)
         else:
-            periods = self.periods_from_data(ctx["data"])
-        ctx["values"] = {**ctx["values"], **self.flatten(periods)}
-        ctx["periods"] = periods
-        ctx["unit"] = unit_of(ctx["data"])
-        ctx["can_add"] = len(periods) < MAX_PERIODS
-        ctx["can_remove"] = len(periods) > 1
-        return ctx
+            periods = self.periods_from_data(page.data)
+        return {
+            "values": {**values, **self.flatten(periods)},
+            "periods": periods,
+            "unit": unit_of(page.data),
+            "can_add": len(periods) < MAX_PERIODS,
+            "can_remove": len(periods) > 1,
+        }
 
     # -- local edits ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from webapp.charts import rate_days
 from webapp.i18n import lazy_gettext as _l
 from webapp.page import Page
-from webapp.pages.base import Errors, PageAdapter
+from webapp.pages.base import PageAdapter
 from webapp.pages.rates import unit_of
 
 STRUCTURE_LABELS: dict[str, Any] = {
@@ -47,44 +47,42 @@ class SummaryAdapter(PageAdapter):
     """Action-only page (SAVE / EDIT / DISCONNECT ...): the base parse is the right one."""
 
     title: ClassVar[Any] = _l("Check your tariff")
+    stage: ClassVar[int] = 6
     #: "fixed" pages show one big price; "tou" pages show the day's rates.
     layout: ClassVar[str] = "tou"
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
-        now: datetime | None = None,
+    def now(self) -> datetime:
+        """The moment the rates table marks as "now"; tests pin it."""
+        return datetime.now(UTC)
+
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        data = ctx["data"]
+        data = page.data
         unit = unit_of(data)
         tariff = tariff_of(data)
         structure = structure_of(data) or ("FIXED" if self.layout == "fixed" else "")
-        days = rate_days(data.get("rates"), unit, now or datetime.now(UTC))
+        days = rate_days(data.get("rates"), unit, self.now())
         fixed_price = data.get("cost")
         if fixed_price is None:
             today = next((d for d in days if d.key == "today"), None)
             if today and today.rows:
                 fixed_price = today.rows[0].cost / unit.factor
         end = tariff.get("contract_end_date")
-        ctx.update(
-            unit=unit,
-            currency=unit.currency,
-            tariff=tariff,
-            tariff_name=str(tariff.get("name") or ""),
-            structure=structure,
-            structure_label=str(STRUCTURE_LABELS.get(structure, structure.title())),
-            direction_label=str(DIRECTION_LABELS.get(ctx["direction"], ctx["direction"].title())),
-            connection_label=str(CONNECTION_LABELS.get(str(data.get("connection_type")), "")),
-            market=bool(data.get("market_rates_source")),
-            tiered=bool(tariff.get("tiered")),
-            show_fixed=structure in {"FIXED", "STATIC"},
-            fixed_price=fixed_price,
-            contract_end=end if isinstance(end, str) else None,
-            no_end_date=isinstance(end, str) and end.startswith("0001-01-01"),
-            days=days,
-        )
-        return ctx
+        return {
+            "unit": unit,
+            "currency": unit.currency,
+            "tariff": tariff,
+            "tariff_name": str(tariff.get("name") or ""),
+            "structure": structure,
+            "structure_label": str(STRUCTURE_LABELS.get(structure, structure.title())),
+            "direction_label": str(DIRECTION_LABELS.get(page.direction, page.direction.title())),
+            "connection_label": str(CONNECTION_LABELS.get(str(data.get("connection_type")), "")),
+            "market": bool(data.get("market_rates_source")),
+            "tiered": bool(tariff.get("tiered")),
+            "show_fixed": structure in {"FIXED", "STATIC"},
+            "fixed_price": fixed_price,
+            "contract_end": end if isinstance(end, str) else None,
+            "no_end_date": isinstance(end, str) and end.startswith("0001-01-01"),
+            "days": days,
+        }

@@ -13,3 +13,4 @@ class SummaryTariffFailed(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("summary_tariff_failed", "tariff_connection_failed")
     template: ClassVar[str] = "pages/summary_tariff_failed.html"
     title: ClassVar[Any] = _l("We couldn't read your tariff")
+    stage: ClassVar[int] = 6

@@ -13,3 +13,4 @@ class SummaryTariffInprogress(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("summary_tariff_inprogress", "tariff_connection_pending")
     template: ClassVar[str] = "pages/summary_tariff_inprogress.html"
     title: ClassVar[Any] = _l("Your tariff is on its way")
+    stage: ClassVar[int] = 6

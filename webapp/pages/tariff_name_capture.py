@@ -12,7 +12,6 @@ class TariffNameCapture(NameCapture):
     routes: ClassVar[tuple[str, ...]] = ("tariff_name_capture",)
     template: ClassVar[str] = "pages/tariff_name_capture.html"
     title: ClassVar[Any] = _l("Your tariff's name")
-    field: ClassVar[str] = "tariff_name"
-    data_key: ClassVar[str] = "tariff"
-    missing_code: ClassVar[str] = "tariff_name_missing"
+    stage: ClassVar[int] = 5
+    item: ClassVar[str] = "tariff"
     max_length: ClassVar[int] = 120

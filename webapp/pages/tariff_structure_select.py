@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from webapp.i18n import lazy_gettext as _l
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
+from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
 
 # The options we have pages for, with what the customer sees. ADVANCED leads to
 # rate_advanced_capture, which is not one of the 14 pages: we do not offer a dead end.
@@ -31,21 +31,18 @@ class TariffStructureSelect(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("tariff_structure_select",)
     template: ClassVar[str] = "pages/tariff_structure_select.html"
     title: ClassVar[Any] = _l("How your price works")
+    stage: ClassVar[int] = 3
 
-    def context(
-        self,
-        page: Page,
-        values: Mapping[str, Any] | None = None,
-        errors: Errors | None = None,
-        query: Mapping[str, str] | None = None,
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        ctx = super().context(page, values, errors, query)
-        ctx["options"] = [
-            {"value": option, "label": str(label), "hint": str(hint)}
-            for option in self._offered(page)
-            for label, hint in [OPTION_LABELS[option]]
-        ]
-        return ctx
+        return {
+            "options": [
+                {"value": option, "label": str(label), "hint": str(hint)}
+                for option in self._offered(page)
+                for label, hint in [OPTION_LABELS[option]]
+            ]
+        }
 
     @staticmethod
     def _offered(page: Page) -> list[str]:
