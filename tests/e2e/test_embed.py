@@ -278,7 +278,9 @@ def direct_login_from_the_iframe(page: Page, partner, start: str, audit=None) ->
             login = page  # the app navigated the top-level window (user-activated)
         else:
             # The app shows a link or button that opens the login (a user activation).
-            opener = frame.locator("#page a[target=_blank], #page a[target=_top]")
+            opener = frame.locator(
+                "#page a[target=_blank], #page a[target=_top], #page form[target=_blank] button"
+            )
             if opener.count():
                 opener.first.click()
                 page.wait_for_timeout(500)
