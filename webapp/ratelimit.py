@@ -75,7 +75,7 @@ from limits import parse_many
 from webapp import completion, demo, entry, flow, provider_login
 from webapp.config import ConfigError
 from webapp.flow_state import flow_state
-from webapp.htmx import wants_fragment
+from webapp.htmx import personal, wants_fragment
 from webapp.i18n import ngettext
 from webapp.links import same_token, show_url
 from webapp.pages import FORM_ERROR
@@ -320,9 +320,7 @@ def rate_limited(error: RateLimitExceeded) -> Response:
         )
     response.status_code = 429
     response.headers["Retry-After"] = str(seconds)
-    response.headers["Cache-Control"] = "no-store"
-    response.vary.add("HX-Request")
-    return response
+    return personal(response)
 
 
 def notice_block(seconds: int) -> str:
