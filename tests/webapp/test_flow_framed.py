@@ -86,3 +86,12 @@ def test_the_login_button_of_no_flow_goes_nowhere(app: Flask) -> None:
     assert csrf
     response = stranger.post("/connect/provider-login", data={"csrf_token": csrf[1]})
     assert response.status_code == 404 and "cot_" not in response.text
+
+
+def test_the_framed_login_page_names_the_provider_in_an_htmx_answer(browser: Browser) -> None:
+    """htmx answers render the title and page blocks alone: both still name the provider."""
+    to_provider_select(framed(browser))
+    browser.htmx = True
+    page = browser.provider("Voltaic Direct")
+    assert page.html.startswith("<title>Log in to Voltaic Direct")
+    assert "Log in to Voltaic Direct" in re.sub(r"<[^>]+>", "", page.html.split("</title>", 1)[1])
