@@ -77,6 +77,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "START_LINK_MAX_AGE": _int(env, "START_LINK_MAX_AGE", 7 * 24 * 3600),
         "SESSION_LIFETIME": _int(env, "SESSION_LIFETIME", 3600),
         "SESSION_COOKIE_SECURE": _bool_or_auto(env.get("SESSION_COOKIE_SECURE")),
+        # The demo partner page (``/``, ``POST /demo/start``) shows a fixed customer's ids and
+        # starts flows on the partner's account for anyone: off unless asked for, never in
+        # production (validate()). scripts/run turns it on.
+        "DEMO_ENABLED": _bool(env, "DEMO_ENABLED", False),
         "DEMO_CUSTOMER_REF": env.get("DEMO_CUSTOMER_REF") or "demo-customer-0001",
         "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
         # Rate limits (Flask-Limiter syntax); why these defaults: webapp/ratelimit.py.
@@ -163,6 +167,12 @@ def validate(config: Mapping[str, Any]) -> None:
             )
         if not config["PUBLIC_URL"].startswith("https://"):
             raise ConfigError("APP_ENV=production needs PUBLIC_URL to be an https:// URL.")
+        if config.get("DEMO_ENABLED"):
+            raise ConfigError(
+                "DEMO_ENABLED is on with APP_ENV=production: the demo page lets anyone start "
+                "flows on the partner's account and change the demo customer's tariff. "
+                "Unset DEMO_ENABLED."
+            )
     for origin in config["PARTNER_ORIGINS"]:
         if origin_of(origin) != origin.rstrip("/"):
             raise ConfigError(f"PARTNER_ORIGINS entry {origin!r} is not a bare origin.")

@@ -3,11 +3,27 @@
 A partner shows a "Connect your tariff" control for a signed-in customer, starts a flow for that
 customer's reference, and, once the flow completes, has FlatPeak's permanent ``customer_id`` and
 ``location_id`` for the customer. Here the customer is a fixed demo reference (DEMO_CUSTOMER_REF).
+
+The page is for development only (``DEMO_ENABLED``, off by default, refused in production):
+anyone who can reach it sees the demo customer's ids, starts flows on the partner's account and
+can change or disconnect the demo customer's tariff. Off, both routes answer the ordinary 404
+page, before CSRF or rate limits look at the request and without touching the session.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 
 from webapp import results
 from webapp.completion import OUTCOMES
@@ -15,6 +31,15 @@ from webapp.entry import begin_partner_flow
 from webapp.extensions import redis_store
 
 bp = Blueprint("demo", __name__)
+
+
+@bp.url_value_preprocessor
+def _only_when_enabled(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Flask runs URL value preprocessors before any ``before_request`` hook, so with the demo
+    off a ``POST /demo/start`` is a 404, not a CSRF failure that admits the route exists. The
+    routes stay registered (other code builds ``url_for("demo.index")``)."""
+    if not current_app.config.get("DEMO_ENABLED"):
+        abort(404)
 
 
 @bp.get("/")

@@ -145,6 +145,7 @@ def app_env(
         # Production cookies (__Host-, Secure, SameSite=None, Partitioned) even over plain HTTP:
         # http://localhost is a secure context for Chromium, so it keeps Secure cookies.
         "SESSION_COOKIE_SECURE": "true",
+        "DEMO_ENABLED": "true",  # test_entry walks the demo partner page
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
     }

@@ -276,6 +276,7 @@ class LiveStack:
             "FLATPEAK_ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
             "FLATPEAK_API_KEY": SANDBOX_API_KEY,
             "PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+            "DEMO_ENABLED": "true",  # the outage tests start their customers on the demo page
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "8",
         }

@@ -56,3 +56,23 @@ def test_production_with_a_real_secret_starts() -> None:
 def test_partner_origins_must_be_bare_origins() -> None:
     with pytest.raises(config.ConfigError, match="PARTNER_ORIGINS"):
         config.load({"PARTNER_ORIGINS": ["https://a.example/path"]})
+
+
+def test_demo_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEMO_ENABLED", raising=False)
+    assert config.load()["DEMO_ENABLED"] is False
+    monkeypatch.setenv("DEMO_ENABLED", "true")
+    assert config.load()["DEMO_ENABLED"] is True
+
+
+def test_production_refuses_the_demo() -> None:
+    """The demo page hands the partner's account to anyone: never in production."""
+    with pytest.raises(config.ConfigError, match="DEMO_ENABLED"):
+        config.load(
+            {
+                "APP_ENV": "production",
+                "SECRET_KEY": "x" * 48,
+                "PUBLIC_URL": "https://c.example",
+                "DEMO_ENABLED": True,
+            }
+        )

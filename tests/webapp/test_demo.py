@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from webapp import results
+from tests.conftest import RedisServer, SandboxServer
+from tests.webapp.conftest import APP_DB, app_config
+from webapp import create_app, results
 
 
 def test_demo_page_offers_connect_with_csrf(client: FlaskClient) -> None:
@@ -47,3 +50,39 @@ def test_results_round_trip_without_expiry(app_redis: redis.Redis) -> None:
 def test_healthz(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+# -- the demo is off unless asked for ----------------------------------------------------------
+
+
+@pytest.fixture
+def demo_off(redis_server: RedisServer, sandbox: SandboxServer) -> FlaskClient:
+    """The app as deployed: nothing sets DEMO_ENABLED."""
+    redis_server.client(APP_DB).flushdb()
+    config = app_config(redis_server, sandbox)
+    del config["DEMO_ENABLED"]
+    return create_app(config).test_client()
+
+
+def test_demo_page_is_not_served_unless_enabled(
+    demo_off: FlaskClient, app_redis: redis.Redis
+) -> None:
+    """A visitor of an ordinary deployment sees no demo customer's ids and no start button."""
+    response = demo_off.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Page not found" in html
+    assert "demo-customer-0001" not in html and "/demo/start" not in html
+
+
+def test_demo_start_is_not_served_unless_enabled(
+    demo_off: FlaskClient, app_redis: redis.Redis
+) -> None:
+    """Posting the demo's start form (with or without a CSRF token) mints no connect token on
+    the partner's account: the route is a 404 before CSRF or a rate limit looks at it."""
+    for data in ({"mode": "connect"}, {"mode": "manage", "csrf_token": "anything"}):
+        response = demo_off.post("/demo/start", data=data)
+        assert response.status_code == 404
+        assert "Page not found" in response.get_data(as_text=True)
+    assert not list(app_redis.scan_iter("connect:cot:*"))
+    assert not list(app_redis.scan_iter("connect:sess:*"))
