@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     extensions.init_app(app)
+    settings.check_eviction_policy(app.extensions[extensions.REDIS_KEY], app.config)
     compression.init_app(app)
     sessions.init_app(app)
     security.init_app(app)

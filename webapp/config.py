@@ -4,16 +4,21 @@ Everything the app needs to talk to FlatPeak (or the sandbox) comes from here, s
 matter of environment variables only. ``load()`` reads the environment, applies a test's
 overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start in
 production with a default or short secret: a guessable secret would let anyone sign start links
-and forge CSRF tokens.
+and forge CSRF tokens. ``check_eviction_policy()`` is the one start-up check that needs Redis.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import redis
+
+log = logging.getLogger(__name__)
 
 # Only good enough for a laptop talking to the sandbox; production refuses it (see validate()).
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
@@ -191,3 +196,42 @@ def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     derive(config)
     validate(config)
     return config
+
+
+def check_eviction_policy(client: redis.Redis, config: Mapping[str, Any]) -> None:
+    """In production, refuse a Redis that may evict any key (``maxmemory-policy allkeys-*``).
+
+    ``connect:result:*`` (the partner's FlatPeak ids) has no TTL and exists nowhere else, so an
+    ``allkeys-*`` policy would silently lose it under memory pressure (docs/redis.md). A server
+    that will not say (a managed Redis that renames or forbids CONFIG) or cannot be reached yet
+    (the app answers 503 until it is back) is logged, not fatal: refusing to start would turn a
+    Redis blip at deploy time into an outage.
+    """
+    if config.get("APP_ENV") != "production":
+        return
+    try:
+        answer = client.config_get("maxmemory-policy")
+    except redis.RedisError as error:
+        log.warning(
+            "could not read Redis maxmemory-policy (%s); make sure it is noeviction "
+            "(never allkeys-*): stored results have no TTL",
+            type(error).__name__,
+        )
+        return
+    policy = _text(next(iter(answer.values()), "")) if answer else ""
+    if policy.startswith("allkeys-"):
+        raise ConfigError(
+            f"Redis maxmemory-policy is {policy}: it can evict the stored results "
+            "(connect:result:*), which have no TTL. Set maxmemory-policy noeviction "
+            "(see docs/redis.md)."
+        )
+    if policy != "noeviction":
+        log.warning(
+            "Redis maxmemory-policy is %s: results are safe, but step ledgers and locks may be "
+            "evicted under memory pressure; noeviction is the right setting",
+            policy or "unknown",
+        )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import logging
+from typing import cast
 
-from webapp import config
+import pytest
+import redis
+
+from tests.conftest import RedisServer, SandboxServer
+from tests.webapp.conftest import APP_DB, app_config
+from webapp import config, create_app
 
 
 def test_defaults_point_at_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,3 +82,83 @@ def test_production_refuses_the_demo() -> None:
                 "DEMO_ENABLED": True,
             }
         )
+
+
+# -- maxmemory-policy ----------------------------------------------------------------------------
+
+
+class _Redis:
+    """Answers ``CONFIG GET maxmemory-policy`` the way a server (or a managed one) would."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    def config_get(self, pattern: str) -> dict[str, str]:
+        assert pattern == "maxmemory-policy"
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return {"maxmemory-policy": str(self.answer)}
+
+
+def answering(answer: object) -> redis.Redis:
+    return cast(redis.Redis, _Redis(answer))
+
+
+PRODUCTION = {"APP_ENV": "production"}
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu", "allkeys-random"])
+def test_production_refuses_a_redis_that_evicts_results(policy: str) -> None:
+    with pytest.raises(config.ConfigError, match="maxmemory-policy"):
+        config.check_eviction_policy(answering(policy), PRODUCTION)
+
+
+def test_production_refuses_a_real_redis_set_to_evict_any_key(
+    redis_server: RedisServer, sandbox: SandboxServer
+) -> None:
+    """Against the real server: ``allkeys-lru`` would drop a partner's stored ids under memory
+    pressure, so the app does not start on it."""
+    client = redis_server.client(APP_DB)
+    settings = app_config(
+        redis_server,
+        sandbox,
+        APP_ENV="production",
+        PUBLIC_URL="https://connect.example",
+        DEMO_ENABLED=False,
+    )
+    before = client.config_get("maxmemory-policy")["maxmemory-policy"]
+    client.config_set("maxmemory-policy", "allkeys-lru")
+    try:
+        with pytest.raises(config.ConfigError, match="allkeys-lru"):
+            create_app(settings)
+    finally:
+        client.config_set("maxmemory-policy", before)
+    assert create_app(settings).config["APP_ENV"] == "production"
+
+
+@pytest.mark.parametrize("policy", ["noeviction", "volatile-lru", "volatile-ttl"])
+def test_policies_that_keep_results_are_accepted(policy: str) -> None:
+    config.check_eviction_policy(answering(policy), PRODUCTION)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.ResponseError("unknown command 'CONFIG'"),
+        redis.ResponseError("NOPERM this user has no permissions to run the 'config' command"),
+        redis.ConnectionError("Connection refused"),
+    ],
+    ids=["renamed", "no-permission", "unreachable"],
+)
+def test_an_unanswerable_policy_check_warns_and_starts(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A managed Redis may refuse CONFIG, and Redis may be down at start (the app then answers
+    503 until it is back): neither stops the app; the log says what could not be checked."""
+    caplog.set_level(logging.WARNING)
+    config.check_eviction_policy(answering(error), PRODUCTION)
+    assert "maxmemory-policy" in caplog.text and "noeviction" in caplog.text
+
+
+def test_development_does_not_ask() -> None:
+    config.check_eviction_policy(answering("allkeys-lru"), {"APP_ENV": "development"})

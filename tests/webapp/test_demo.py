@@ -60,7 +60,7 @@ def demo_off(redis_server: RedisServer, sandbox: SandboxServer) -> FlaskClient:
     """The app as deployed: nothing sets DEMO_ENABLED."""
     redis_server.client(APP_DB).flushdb()
     config = app_config(redis_server, sandbox)
-    del config["DEMO_ENABLED"]
+    config.pop("DEMO_ENABLED", None)
     return create_app(config).test_client()
 
 
