@@ -15,12 +15,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 
 from tests.conftest import ROOT, RedisServer, SandboxServer, free_port, stop, wait_for_http
-from tests.webapp.conftest import TEST_SECRET
+from tests.e2e.upstream import create_connect_token
+from tests.webapp.conftest import GB_ADDRESS, TEST_SECRET, Browser
+from webapp.entry import sign_start
 
 LIVE_DB = 6
 
@@ -102,3 +106,101 @@ def test_a_newline_in_the_path_forges_no_app_log_line(live: Gunicorn) -> None:
     text = live.wait_for_log(f"request too large on {marker}")
     assert not any(line.startswith(FORGED_APP) for line in text.splitlines()), text[-2000:]
     assert f"request too large on {marker}\\n{FORGED_APP}" in text
+
+
+# -- URLs in headers -----------------------------------------------------------------------------
+
+
+class _Response:
+    """What :class:`Browser` reads from a Flask test response, from ``requests``."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self.raw = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+
+    def get_data(self, as_text: bool = False) -> str | bytes:
+        return self.raw.text if as_text else self.raw.content
+
+
+class _HttpClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def open(self, path: str, method: str = "GET", **kwargs: Any) -> _Response:
+        url = path if "://" in path else self.base_url + path
+        return _Response(
+            self.http.request(method, url, allow_redirects=False, timeout=20, **kwargs)
+        )
+
+
+class _HttpBrowser(Browser):
+    def __init__(self, base_url: str) -> None:
+        super().__init__(_HttpClient(base_url), htmx=True)  # type: ignore[arg-type]
+        self.base_url = base_url
+
+    def _is_app(self, url: str) -> bool:
+        return url.startswith("/") or url.startswith(self.base_url + "/")
+
+
+def test_a_partner_callback_with_non_latin1_characters_under_gunicorn(
+    live: Gunicorn, sandbox: SandboxServer
+) -> None:
+    """A partner's own callback (``callback_uri`` of a token it created) with characters outside
+    Latin-1: at SAVE under htmx the app hands over with ``HX-Redirect``. gunicorn refuses a
+    header it cannot encode, which was a bare 500 for the customer at the very last step."""
+    callback = "https://partner.example/connected/€uro/łódź"
+    token = create_connect_token(
+        sandbox,
+        live.url,
+        callback_uri=callback,
+        connect_web_uri=f"{live.url}/connect/provider-return",
+    )
+    browser = _HttpBrowser(live.url)
+    page = browser.get(f"/connect?fp_cot={token}")
+    assert page.route == "postal_address_capture", page.text()[:300]
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    page = browser.submit({"term": "none"})
+    assert page.route == "summary_fixed_confirm"
+    form = page.form_with(button=("action", "SAVE"))
+    data = dict(form.fields) | {"action": "SAVE"}
+    response = browser.client.http.post(
+        live.url + (form.action or "/connect/flow"),
+        data=data,
+        headers={"HX-Request": "true"},
+        allow_redirects=False,
+        timeout=20,
+    )
+    assert response.status_code == 200, response.text[:300]
+    target = response.headers["HX-Redirect"]
+    assert target.isascii()
+    assert target.startswith(
+        "https://partner.example/connected/%E2%82%ACuro/%C5%82%C3%B3d%C5%BA?fp_cot=cot_"
+    )
+
+
+class _AlwaysHtmx(_HttpBrowser):
+    """Sends ``HX-Request`` on every request, so the callback answers with ``HX-Redirect``."""
+
+    def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
+        kwargs["headers"] = {**kwargs.get("headers", {}), "HX-Request": "true"}
+        return super()._app_response(method, url, **kwargs)
+
+
+def test_a_return_path_with_non_latin1_characters_under_gunicorn(live: Gunicorn) -> None:
+    signer = Flask(__name__)
+    signer.config["SECRET_KEY"] = TEST_SECRET
+    with signer.app_context():
+        signed = sign_start("live-unicode-return", return_url="/€uro/łódź")
+    browser = _AlwaysHtmx(live.url)
+    assert browser.get(f"/start/{signed}").route == "postal_address_capture"
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    browser.submit({"term": "none"})
+    page = browser.action("SAVE")
+    assert browser.redirects[-1] == "/%E2%82%ACuro/%C5%82%C3%B3d%C5%BA?connect=connected"
+    assert page.status == 404 and "Page not found" in page.text()  # our 404: no such path here
