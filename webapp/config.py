@@ -2,13 +2,17 @@
 
 Everything the app needs to talk to FlatPeak (or the sandbox) comes from here, so going live is a
 matter of environment variables only. ``load()`` reads the environment, applies a test's
-overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start in
-production with a default or short secret: a guessable secret would let anyone sign start links
-and forge CSRF tokens. ``check_eviction_policy()`` is the one start-up check that needs Redis.
+overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start with a
+default or short secret in production, or wherever the settings look like a real deployment
+even if ``APP_ENV=production`` was forgotten: a guessable secret would let anyone sign start
+links for any customer and forge CSRF tokens. It also refuses to send FlatPeak credentials over
+plain HTTP to anything but a loopback address. ``check_eviction_policy()`` is the one start-up
+check that needs Redis.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -160,18 +164,74 @@ def derive(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
+_KEY_RECIPE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def deployment_signs(config: Mapping[str, Any]) -> list[str]:
+    """What in the settings says this is a real deployment, whatever ``APP_ENV`` says: an https
+    address on a real host, live FlatPeak credentials, or a FlatPeak that is not on this
+    machine (the sandbox always is, unless someone deployed it)."""
+    signs = []
+    public = str(config["PUBLIC_URL"])
+    if public.startswith("https://") and not is_loopback(public):
+        signs.append(f"PUBLIC_URL is {public}")
+    if str(config.get("FLATPEAK_API_KEY") or "").startswith("sk_live_"):
+        signs.append("FLATPEAK_API_KEY is a live key (sk_live_…)")
+    for name in ("FLATPEAK_API_URL", "FLATPEAK_CONNECT_URL"):
+        if not is_loopback(str(config[name])):
+            signs.append(f"{name} is {config[name]}")
+    return signs
+
+
+def _weak_secret(config: Mapping[str, Any]) -> bool:
+    secret = str(config.get("SECRET_KEY") or "")
+    return secret == DEFAULT_SECRET_KEY or len(secret) < MIN_PRODUCTION_SECRET_LENGTH
+
+
 def validate(config: Mapping[str, Any]) -> None:
-    """Refuse configurations that would be unsafe in production."""
-    if config["APP_ENV"] == "production":
-        secret = str(config.get("SECRET_KEY") or "")
-        if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+    """Refuse configurations that would be unsafe in production, or in what looks like it."""
+    production = config["APP_ENV"] == "production"
+    if production:
+        if _weak_secret(config):
             raise ConfigError(
                 "APP_ENV=production needs SECRET_KEY set to a random value of at least "
-                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. python -c "
-                "'import secrets; print(secrets.token_urlsafe(48))')."
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. {_KEY_RECIPE})."
             )
         if not config["PUBLIC_URL"].startswith("https://"):
             raise ConfigError("APP_ENV=production needs PUBLIC_URL to be an https:// URL.")
+    else:
+        signs = deployment_signs(config)
+        if signs and _weak_secret(config):
+            # The development secret is in this repository: with it, anyone can sign a start
+            # link for any customer of this deployment.
+            raise ConfigError(
+                "This looks like a real deployment (" + "; ".join(signs) + "), but SECRET_KEY "
+                "is the development default or shorter than "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters. Set APP_ENV=production and "
+                f"SECRET_KEY to a random value (e.g. {_KEY_RECIPE})."
+            )
+    if production or str(config.get("FLATPEAK_API_KEY") or "").startswith("sk_live_"):
+        for name in ("FLATPEAK_API_URL", "FLATPEAK_CONNECT_URL"):
+            url = str(config[name])
+            # The API key and bearer tokens travel on these: plain HTTP only to this machine
+            # (a local egress proxy that adds TLS, or a test rig's sandbox).
+            if not url.startswith("https://") and not is_loopback(url):
+                raise ConfigError(
+                    f"{name} is {url}: FlatPeak credentials would travel unencrypted. Use an "
+                    "https:// URL (plain http is allowed only to a loopback address)."
+                )
         if config.get("DEMO_ENABLED"):
             raise ConfigError(
                 "DEMO_ENABLED is on with APP_ENV=production: the demo page lets anyone start "
