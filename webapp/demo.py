@@ -42,16 +42,31 @@ def _only_when_enabled(endpoint: str | None, values: dict[str, Any] | None) -> N
         abort(404)
 
 
+def connection_status(result: results.Result | None) -> str | None:
+    """Where the stored connection stands: ``connected``, ``pending`` (connected, the tariff
+    data still on its way from the provider) or ``disconnected``; None before any flow."""
+    if result is None:
+        return None
+    if result.complete_action == "DISCONNECT":
+        return "disconnected"
+    return "connected" if result.is_tariff_processed else "pending"
+
+
 @bp.get("/")
 def index() -> Response:
     reference = current_app.config["DEMO_CUSTOMER_REF"]
-    outcome = request.args.get("connect")
+    result = results.get(redis_store(), reference)
+    status = connection_status(result)
+    returned = request.args.get("connect")
     response = make_response(
         render_template(
             "demo/index.html",
             customer_ref=reference,
-            result=results.get(redis_store(), reference),
-            outcome=outcome if outcome in OUTCOMES else None,
+            result=result,
+            status=status,
+            # ``?connect=`` only says a flow has just ended; what it ended in is the stored
+            # result's to say (the query string is anyone's to edit).
+            outcome=(status or returned) if returned in OUTCOMES else None,
         )
     )
     response.headers["Cache-Control"] = "no-store"

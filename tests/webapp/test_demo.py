@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 import redis
 from flask import Flask
@@ -35,6 +38,70 @@ def test_demo_page_shows_stored_ids(app: Flask, client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert "cus_0000000000000000000000aa" in html and "loc_0000000000000000000000bb" in html
     assert 'value="manage"' in html
+
+
+def store_demo_result(app: Flask, *, action: str = "SAVE", processed: bool = True) -> None:
+    with app.app_context():
+        results.save(
+            app.extensions["connect_redis"],
+            app.config["DEMO_CUSTOMER_REF"],
+            customer_id="cus_0000000000000000000000aa",
+            location_id="loc_0000000000000000000000bb",
+            complete_action=action,
+            is_tariff_processed=processed,
+            live_mode=False,
+        )
+
+
+def notice(html: str) -> str:
+    match = re.search(r'<p class="notice" role="status"[^>]*>([^<]*)</p>', html)
+    assert match, "no notice on the page"
+    return unescape(match[1])
+
+
+def test_demo_page_after_a_connection(app: Flask, client: FlaskClient) -> None:
+    store_demo_result(app)
+    html = client.get("/?connect=connected").get_data(as_text=True)
+    assert notice(html) == "Your tariff is connected."
+    assert 'value="manage"' in html and "Manage your connected tariff" in html
+
+
+def test_demo_page_after_a_pending_connection_says_the_data_is_on_its_way(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Connected, but the provider has not sent the tariff yet: the page must not say
+    "connected" and, next to it, "Tariff data available: Not yet" without explaining."""
+    store_demo_result(app, processed=False)
+    html = client.get("/?connect=pending").get_data(as_text=True)
+    assert notice(html) == (
+        "Your tariff is connected. Your energy provider hasn't sent its details yet; "
+        "they will appear here when they arrive."
+    )
+    assert "Connected; tariff details on their way" in html
+    assert 'value="manage"' in html
+
+
+def test_demo_page_after_a_disconnect_offers_to_connect_again(
+    app: Flask, client: FlaskClient
+) -> None:
+    store_demo_result(app, action="DISCONNECT", processed=False)
+    html = client.get("/?connect=disconnected").get_data(as_text=True)
+    assert notice(html) == "Your tariff was disconnected."
+    assert "Connect a tariff again" in html
+    assert 'value="manage"' not in html and "Manage your connected tariff" not in html
+    # The same on a later visit, without the query string.
+    later = client.get("/").get_data(as_text=True)
+    assert 'value="manage"' not in later and "Disconnected" in later
+
+
+def test_demo_notice_follows_the_stored_result_not_the_query(
+    app: Flask, client: FlaskClient
+) -> None:
+    """``?connect=`` is anyone's to edit: after a disconnect, ``?connect=connected`` still says
+    what the stored result says."""
+    store_demo_result(app, action="DISCONNECT", processed=False)
+    html = client.get("/?connect=connected").get_data(as_text=True)
+    assert notice(html) == "Your tariff was disconnected."
 
 
 def test_results_round_trip_without_expiry(app_redis: redis.Redis) -> None:
