@@ -211,6 +211,12 @@ def validate(config: Mapping[str, Any]) -> None:
             )
         if not config["PUBLIC_URL"].startswith("https://"):
             raise ConfigError("APP_ENV=production needs PUBLIC_URL to be an https:// URL.")
+        if config.get("DEMO_ENABLED"):
+            raise ConfigError(
+                "DEMO_ENABLED is on with APP_ENV=production: the demo page lets anyone start "
+                "flows on the partner's account and change the demo customer's tariff. "
+                "Unset DEMO_ENABLED."
+            )
     else:
         signs = deployment_signs(config)
         if signs and _weak_secret(config):
@@ -232,12 +238,6 @@ def validate(config: Mapping[str, Any]) -> None:
                     f"{name} is {url}: FlatPeak credentials would travel unencrypted. Use an "
                     "https:// URL (plain http is allowed only to a loopback address)."
                 )
-        if config.get("DEMO_ENABLED"):
-            raise ConfigError(
-                "DEMO_ENABLED is on with APP_ENV=production: the demo page lets anyone start "
-                "flows on the partner's account and change the demo customer's tariff. "
-                "Unset DEMO_ENABLED."
-            )
     for origin in config["PARTNER_ORIGINS"]:
         if origin_of(origin) != origin.rstrip("/"):
             raise ConfigError(f"PARTNER_ORIGINS entry {origin!r} is not a bare origin.")

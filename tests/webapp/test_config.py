@@ -192,6 +192,19 @@ def test_production_refuses_the_demo() -> None:
         )
 
 
+def test_the_demo_is_refused_only_in_production() -> None:
+    """Outside production it is the developer's choice, even with live credentials."""
+    loaded = config.load(
+        {
+            "DEMO_ENABLED": True,
+            "SECRET_KEY": "x" * 48,
+            "FLATPEAK_API_KEY": "sk_live_0123456789abcdef0123456789",
+            "FLATPEAK_API_URL": "https://api.flatpeak.com",
+        }
+    )
+    assert loaded["DEMO_ENABLED"] is True
+
+
 # -- maxmemory-policy ----------------------------------------------------------------------------
 
 
