@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     extensions.init_app(app)
+    settings.check_eviction_policy(app.extensions[extensions.REDIS_KEY], app.config)
     compression.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
@@ -70,15 +71,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     assets.init_app(app)
     templating.init_app(app)
-    for blueprint in (
-        health.bp,
-        branding.bp,
-        demo.bp,
-        entry.bp,
-        flow.bp,
-        provider_login.bp,
-        completion.bp,
-    ):
+    blueprints = [health.bp, branding.bp, entry.bp, flow.bp, provider_login.bp, completion.bp]
+    if app.config["DEMO_ENABLED"]:
+        # Off unless asked for, and refused in production (config.py): it shows the demo
+        # customer's ids and starts flows on the partner's account for anyone.
+        blueprints.append(demo.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     entry.register_cli(app)
     ratelimit.init_app(app)
@@ -152,12 +150,8 @@ def _store_down_page() -> Response:
     full while Redis is down and the current step once it is back; not in a frame that gets no
     cookie, though: minting the launch code such a page needs takes Redis, so there the 503
     stays unswapped too and the next request (with the flow header) carries on."""
-    if request.method in ("GET", "HEAD"):
-        retry_url = request.path
-    elif request.blueprint in ("flow", "provider_login", "completion"):
-        retry_url = url_for("flow.show")
-    else:
-        retry_url = url_for("demo.index")
+    # A GET can simply be repeated; after a post, the flow's page says where things stand.
+    retry_url = request.path if request.method in ("GET", "HEAD") else url_for("flow.show")
     response = make_response(
         render_template("errors/503.html", status=503, retry_url=retry_url), 503
     )

@@ -2,18 +2,27 @@
 
 Everything the app needs to talk to FlatPeak (or the sandbox) comes from here, so going live is a
 matter of environment variables only. ``load()`` reads the environment, applies a test's
-overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start in
-production with a default or short secret: a guessable secret would let anyone sign start links
-and forge CSRF tokens.
+overrides, derives the cookie settings that depend on ``PUBLIC_URL`` and refuses to start with a
+default or short secret in production, or wherever the settings look like a real deployment
+even if ``APP_ENV=production`` was forgotten: a guessable secret would let anyone sign start
+links for any customer and forge CSRF tokens. It also refuses to send FlatPeak credentials over
+plain HTTP to anything but a loopback address. ``check_eviction_policy()`` is the one start-up
+check that needs Redis.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import redis
+
+log = logging.getLogger(__name__)
 
 # Only good enough for a laptop talking to the sandbox; production refuses it (see validate()).
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-do-not-use-in-production"  # noqa: S105
@@ -77,6 +86,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "START_LINK_MAX_AGE": _int(env, "START_LINK_MAX_AGE", 7 * 24 * 3600),
         "SESSION_LIFETIME": _int(env, "SESSION_LIFETIME", 3600),
         "SESSION_COOKIE_SECURE": _bool_or_auto(env.get("SESSION_COOKIE_SECURE")),
+        # The demo partner page (``/``, ``POST /demo/start``) shows a fixed customer's ids and
+        # starts flows on the partner's account for anyone: off unless asked for, never in
+        # production (validate()). scripts/run turns it on.
+        "DEMO_ENABLED": _bool(env, "DEMO_ENABLED", False),
         "DEMO_CUSTOMER_REF": env.get("DEMO_CUSTOMER_REF") or "demo-customer-0001",
         "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
         # Rate limits (Flask-Limiter syntax); why these defaults: webapp/ratelimit.py.
@@ -151,18 +164,80 @@ def derive(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
+_KEY_RECIPE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def deployment_signs(config: Mapping[str, Any]) -> list[str]:
+    """What in the settings says this is a real deployment, whatever ``APP_ENV`` says: an https
+    address on a real host, live FlatPeak credentials, or a FlatPeak that is not on this
+    machine (the sandbox always is, unless someone deployed it)."""
+    signs = []
+    public = str(config["PUBLIC_URL"])
+    if public.startswith("https://") and not is_loopback(public):
+        signs.append(f"PUBLIC_URL is {public}")
+    if str(config.get("FLATPEAK_API_KEY") or "").startswith("sk_live_"):
+        signs.append("FLATPEAK_API_KEY is a live key (sk_live_…)")
+    for name in ("FLATPEAK_API_URL", "FLATPEAK_CONNECT_URL"):
+        if not is_loopback(str(config[name])):
+            signs.append(f"{name} is {config[name]}")
+    return signs
+
+
+def _weak_secret(config: Mapping[str, Any]) -> bool:
+    secret = str(config.get("SECRET_KEY") or "")
+    return secret == DEFAULT_SECRET_KEY or len(secret) < MIN_PRODUCTION_SECRET_LENGTH
+
+
 def validate(config: Mapping[str, Any]) -> None:
-    """Refuse configurations that would be unsafe in production."""
-    if config["APP_ENV"] == "production":
-        secret = str(config.get("SECRET_KEY") or "")
-        if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+    """Refuse configurations that would be unsafe in production, or in what looks like it."""
+    production = config["APP_ENV"] == "production"
+    if production:
+        if _weak_secret(config):
             raise ConfigError(
                 "APP_ENV=production needs SECRET_KEY set to a random value of at least "
-                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. python -c "
-                "'import secrets; print(secrets.token_urlsafe(48))')."
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters (e.g. {_KEY_RECIPE})."
             )
         if not config["PUBLIC_URL"].startswith("https://"):
             raise ConfigError("APP_ENV=production needs PUBLIC_URL to be an https:// URL.")
+        if config.get("DEMO_ENABLED"):
+            raise ConfigError(
+                "DEMO_ENABLED is on with APP_ENV=production: the demo page lets anyone start "
+                "flows on the partner's account and change the demo customer's tariff. "
+                "Unset DEMO_ENABLED."
+            )
+    else:
+        signs = deployment_signs(config)
+        if signs and _weak_secret(config):
+            # The development secret is in this repository: with it, anyone can sign a start
+            # link for any customer of this deployment.
+            raise ConfigError(
+                "This looks like a real deployment (" + "; ".join(signs) + "), but SECRET_KEY "
+                "is the development default or shorter than "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters. Set APP_ENV=production and "
+                f"SECRET_KEY to a random value (e.g. {_KEY_RECIPE})."
+            )
+    if production or str(config.get("FLATPEAK_API_KEY") or "").startswith("sk_live_"):
+        for name in ("FLATPEAK_API_URL", "FLATPEAK_CONNECT_URL"):
+            url = str(config[name])
+            # The API key and bearer tokens travel on these: plain HTTP only to this machine
+            # (a local egress proxy that adds TLS, or a test rig's sandbox).
+            if not url.startswith("https://") and not is_loopback(url):
+                raise ConfigError(
+                    f"{name} is {url}: FlatPeak credentials would travel unencrypted. Use an "
+                    "https:// URL (plain http is allowed only to a loopback address)."
+                )
     for origin in config["PARTNER_ORIGINS"]:
         if origin_of(origin) != origin.rstrip("/"):
             raise ConfigError(f"PARTNER_ORIGINS entry {origin!r} is not a bare origin.")
@@ -181,3 +256,42 @@ def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     derive(config)
     validate(config)
     return config
+
+
+def check_eviction_policy(client: redis.Redis, config: Mapping[str, Any]) -> None:
+    """In production, refuse a Redis that may evict any key (``maxmemory-policy allkeys-*``).
+
+    ``connect:result:*`` (the partner's FlatPeak ids) has no TTL and exists nowhere else, so an
+    ``allkeys-*`` policy would silently lose it under memory pressure (docs/redis.md). A server
+    that will not say (a managed Redis that renames or forbids CONFIG) or cannot be reached yet
+    (the app answers 503 until it is back) is logged, not fatal: refusing to start would turn a
+    Redis blip at deploy time into an outage.
+    """
+    if config.get("APP_ENV") != "production":
+        return
+    try:
+        answer = client.config_get("maxmemory-policy")
+    except redis.RedisError as error:
+        log.warning(
+            "could not read Redis maxmemory-policy (%s); make sure it is noeviction "
+            "(never allkeys-*): stored results have no TTL",
+            type(error).__name__,
+        )
+        return
+    policy = _text(next(iter(answer.values()), "")) if answer else ""
+    if policy.startswith("allkeys-"):
+        raise ConfigError(
+            f"Redis maxmemory-policy is {policy}: it can evict the stored results "
+            "(connect:result:*), which have no TTL. Set maxmemory-policy noeviction "
+            "(see docs/redis.md)."
+        )
+    if policy != "noeviction":
+        log.warning(
+            "Redis maxmemory-policy is %s: results are safe, but step ledgers and locks may be "
+            "evicted under memory pressure; noeviction is the right setting",
+            policy or "unknown",
+        )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

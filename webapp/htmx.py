@@ -14,12 +14,14 @@ an error page htmx would not swap) is a whole-page navigation: ``HX-Redirect`` f
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, redirect, render_template
 from flask_htmx import HTMX
 from flask_htmx import make_response as htmx_response
 from jinja2_fragments.flask import render_block
 from markupsafe import escape
+from werkzeug.urls import iri_to_uri
 
 from webapp.i18n import gettext as _
 
@@ -39,10 +41,26 @@ def personal(response: Response) -> Response:
 
 
 def navigate(url: str) -> Response:
-    """Leave the current document: a full-page navigation, also from htmx."""
+    """Leave the current document: a full-page navigation, also from htmx.
+
+    The URL goes into a header (``HX-Redirect`` or ``Location``), and HTTP headers are Latin-1
+    at best: gunicorn refuses anything else with a bare 500, and Latin-1 arrives as mojibake.
+    A return path (``/café/…``) or a partner's callback may hold any character, so the URL is
+    sent as a URI: non-ASCII percent-encoded, the host in Punycode (Werkzeug does this for
+    ``Location`` by itself, not for htmx's headers)."""
+    url = header_url(url)
     if wants_fragment():
         return personal(htmx_response("", 200, redirect=url))
     return personal(redirect(url, 303))
+
+
+def header_url(url: str) -> str:
+    """``url`` as ASCII, fit for a response header; already-encoded parts stay as they are."""
+    try:
+        return iri_to_uri(url)
+    except ValueError:  # a host IDNA cannot encode (UnicodeError is a ValueError)
+        # Still ASCII: the browser then fails to resolve the host, not our server to answer.
+        return quote(url, safe="/:?#[]@!$&'()*+,;=%~", errors="surrogatepass")
 
 
 def fragment(template: str, context: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Response headers, CSRF protection and secret masking in logs.
+"""Response headers, CSRF protection, and secret masking and control-character escaping in logs.
 
 The app is embedded in partner iframes, so the usual one-liners do not fit: ``X-Frame-Options``
 cannot express an allowlist (we send ``frame-ancestors`` instead), and the session cookie has to be
@@ -50,8 +50,29 @@ def mask_secrets(text: str) -> str:
     return text
 
 
+# Whatever a log reader, shipper or terminal may take as the end of a line or as a command:
+# C0 controls (CR and LF above all), DEL, C1 controls (U+0085 is a line break to Python's own
+# splitlines), and the Unicode line and paragraph separators. A request path with %0A in it
+# must not write a forged line into the log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_ESCAPES = {
+    code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control character written as a visible escape (``\\n``,
+    ``\\x1b``, ``\\u2028``). Backslashes are left alone: an escape someone typed in a URL
+    stays readable and still cannot start a new line."""
+    if not _CONTROL.search(text):
+        return text
+    return text.translate(_CONTROL_ESCAPES)
+
+
 class MaskingFilter(logging.Filter):
-    """Masks secrets in a record's final message (and traceback), for any handler."""
+    """Masks secrets in a record's final message (and traceback), for any handler, and keeps
+    the message on one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         _mask_record(record)
@@ -65,7 +86,9 @@ def _mask_record(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a bad format string must not lose the record
         message = str(record.msg)
-    record.msg = mask_secrets(message)
+    # Escaped after masking, so the secret patterns see the text as it was logged. Tracebacks
+    # (exc_text) stay multi-line: they are ours, and a log reader needs their shape.
+    record.msg = escape_controls(mask_secrets(message))
     record.args = None
     if record.exc_info and not record.exc_text:
         record.exc_text = mask_secrets(logging.Formatter().formatException(record.exc_info))
@@ -78,8 +101,9 @@ _previous_factory = None
 
 
 def install_log_masking() -> None:
-    """Mask secrets at record creation, so every handler (gunicorn's, pytest's, a log shipper's)
-    only ever sees masked text. A handler filter alone would miss handlers added later."""
+    """Mask secrets and escape control characters at record creation, so every handler
+    (gunicorn's, pytest's, a log shipper's) only ever sees masked, one-line text. A handler
+    filter alone would miss handlers added later."""
     global _previous_factory
     if _previous_factory is not None:
         return

@@ -3,8 +3,14 @@
 The session cookie can be gone when the browser comes back from the provider login or lands on
 the callback (Safari iframe, an in-app browser, another device). FlatPeak resumes by token, so
 the app must too: this record says the token is one of ours, whose partner customer reference
-it belongs to and where to send the customer at the end. Only a SHA-256 of the token is used as
-the key, so a Redis dump does not hand out live tokens.
+it belongs to and where to send the customer at the end. Only a SHA-256 of the token names the
+key, so this record does not reveal the token (the step ledger and lock are named the same way).
+
+That does not make a copy of Redis harmless. The session (``connect:sess:<sid>``, whose key name
+is the session cookie's value) holds the connect token and the customer's address in clear for
+``SESSION_LIFETIME`` (an hour by default), and the bearer cache (``connect:bearer:*``) holds the
+partner's FlatPeak bearer token. So Redis, its backups and its append-only file must be
+protected like a credential store; docs/redis.md lists what a dump exposes.
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ def browser_app(
             # Production cookies (__Host-, Secure, SameSite=None, Partitioned) even over plain
             # HTTP: http://localhost is a secure context for Chromium, so it keeps Secure cookies.
             "SESSION_COOKIE_SECURE": "true",
+            "DEMO_ENABLED": "true",  # test_entry walks the demo partner page
             **settings,
         },
     )

@@ -51,6 +51,8 @@ def app_config(redis_server: RedisServer, sandbox: SandboxServer, **extra: Any) 
         "PUBLIC_URL": PUBLIC_URL,
         "PARTNER_ORIGINS": [PARTNER_ORIGIN],
         "PARTNER_RETURN_URLS": [PARTNER_RETURN],
+        # Many tests start their flows from the demo partner page, which is off by default.
+        "DEMO_ENABLED": True,
         **extra,
     }
 

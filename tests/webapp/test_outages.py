@@ -50,7 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("outages"),
         append_only=True,
         sandbox_redis_of_its_own=True,
-        app_settings={"APP_ENV": "development"},
+        # The outage tests start their customers on the demo page.
+        app_settings={"APP_ENV": "development", "DEMO_ENABLED": "true"},
     ) as live:
         yield live
 

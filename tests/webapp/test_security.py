@@ -110,3 +110,60 @@ def test_csrf_failure_under_htmx_sends_the_frame_to_the_flow_page(client) -> Non
     response = client.post("/connect/flow", data={"route": "x"}, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert response.headers["HX-Redirect"].startswith("/connect/flow")
+
+
+# -- log injection -------------------------------------------------------------------------------
+
+FORGED = "2026-01-01 00:00:00 ERROR forged line"
+
+
+def test_a_newline_in_the_path_writes_no_forged_line_into_the_app_log(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An oversized post without a cookie to ``/x%0A…`` makes the app log the path ("request
+    too large on …"): the line stays one line, with the newline written as ``\\n``."""
+    caplog.set_level(logging.INFO)
+    response = client.post(
+        "/x%0D%0A" + FORGED.replace(" ", "%20"),
+        data={"flow": "x", "address_line1": "a" * 20000},
+    )
+    assert response.status_code == 413
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("request too large on /x\\r\\n" + FORGED in line for line in lines), lines
+    assert not any("\n" in line or "\r" in line for line in lines)
+    assert not any(line.startswith(FORGED) for line in caplog.text.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a\nb", "a\\nb"),
+        ("a\r\nb", "a\\r\\nb"),
+        ("tab\there", "tab\\there"),
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("nel\x85next", "nel\\x85next"),
+        ("sep\u2028next\u2029", "sep\\u2028next\\u2029"),
+        ("café €5 \\n stays", "café €5 \\n stays"),
+    ],
+)
+def test_log_messages_are_escaped_onto_one_line(
+    app: Flask, caplog: pytest.LogCaptureFixture, raw: str, escaped: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    logging.getLogger("webapp.anything").warning("step %s", raw)
+    assert caplog.records[-1].getMessage() == "step " + escaped
+    assert len(caplog.text.strip().splitlines()) == 1
+
+
+def test_tracebacks_stay_multi_line_and_masked(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    try:
+        raise ValueError("token cot_0123456789abcdef01234567 refused")
+    except ValueError:
+        logging.getLogger("webapp.anything").exception("failed on %s", "/x\nforged")
+    record = caplog.records[-1]
+    assert record.getMessage() == "failed on /x\\nforged"
+    assert "Traceback (most recent call last):\n" in caplog.text
+    assert "cot_0123456789abcdef01234567" not in caplog.text
