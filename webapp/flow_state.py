@@ -24,7 +24,8 @@ HANDLE = "flow"
 EMBED_ORIGIN = "embed_origin"
 FRAMED = "framed"
 COMPLETING = "completing"
-KEYS = (TOKEN, ENTRY, PAGE, FRESH, HANDLE, EMBED_ORIGIN, FRAMED, COMPLETING)
+PENDING_ENTRY = "pending_entry"
+KEYS = (TOKEN, ENTRY, PAGE, FRESH, HANDLE, EMBED_ORIGIN, FRAMED, COMPLETING, PENDING_ENTRY)
 
 #: ``completing``: Connect answered ``session_complete`` for our callback; the callback exchanges.
 COMPLETE = "complete"
@@ -108,6 +109,20 @@ class FlowState:
             self._store.pop(COMPLETING, None)
         else:
             self._store[COMPLETING] = value
+
+    @property
+    def pending_entry(self) -> dict[str, Any] | None:
+        """An entry link to another flow that arrived while this one was live, held here (never
+        in a URL or the page) until the customer chooses between the two (see entry.py)."""
+        value = self._store.get(PENDING_ENTRY)
+        return dict(value) if isinstance(value, dict) else None
+
+    @pending_entry.setter
+    def pending_entry(self, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self._store.pop(PENDING_ENTRY, None)
+        else:
+            self._store[PENDING_ENTRY] = dict(value)
 
     # -- beginning and ending ------------------------------------------------------------------
 
