@@ -135,11 +135,13 @@ def _resume() -> Response:
     return navigate(show_url())
 
 
-def _hold(state: FlowState, pending: dict[str, Any]) -> Response:
+def hold_for_choice(state: FlowState, pending: dict[str, Any]) -> Response:
     """Keep an entry to another flow in the session and ask the customer which to continue.
 
     The question's page has a URL of its own, so neither the token nor the signed link stays in
-    the address bar; its launch code finds this session in a frame that sends no cookie."""
+    the address bar; its launch code finds this session in a frame that sends no cookie. Any
+    other way in that would move a live flow (the provider return, say) can hold its token here
+    as ``{"kind": "external", "token": …, "origin": …}``; the answer starts it."""
     state.pending_entry = pending
     log.info("entry to another flow while one is live: asking the customer")
     return personal(redirect(url_for("entry.switch", launch=sessions.new_launch_code()), 303))
@@ -291,7 +293,7 @@ def start(signed: str) -> Response:
             "flow/link_used.html", 410, completed=False, live_flow_url=_live_flow_url(state)
         )
     if _live(state):
-        return _hold(state, link.pending())
+        return hold_for_choice(state, link.pending())
     return begin_partner_flow(
         link.reference,
         return_url=link.return_url,
@@ -338,7 +340,7 @@ def external() -> Response:
             return refused
     pending = {"kind": "external", "token": token, "origin": request.args.get("origin")}
     if _live(state):
-        return _hold(state, pending)
+        return hold_for_choice(state, pending)
     return accept_external(token, request.args.get("origin"))
 
 
