@@ -127,21 +127,21 @@ def _register_rest(app: Flask) -> None:
     def login() -> Response:
         settings = _settings()
         auth = request.authorization
-        if (
-            auth is None
-            or auth.type != "basic"
-            or not hmac.compare_digest((auth.username or "").encode(), settings.account_id.encode())
-            or not hmac.compare_digest((auth.password or "").encode(), settings.api_key.encode())
-        ):
+        if auth is None or auth.type != "basic":
             return _json(BAD_CREDENTIALS, 403)
+        account = _account_for(auth.username or "", auth.password or "")
+        if account is None:
+            return _json(BAD_CREDENTIALS, 403)
+        account_id, api_key = account
+        live_mode = api_key.startswith("sk_live_")
         bearer = secrets.token_urlsafe(32)
-        record = {"account_id": settings.account_id, "live_mode": settings.live_mode}
+        record = {"account_id": account_id, "live_mode": live_mode}
         _store().save_bearer(bearer, record, settings.bearer_ttl)
         return _json(
             {
                 "bearer_token": bearer,
                 "expires_in": settings.bearer_ttl,
-                "live_mode": settings.live_mode,
+                "live_mode": live_mode,
             }
         )
 
@@ -191,6 +191,8 @@ def _register_rest(app: Flask) -> None:
             and not fields.get("location_reference_id")
         ):
             session["location_reference_id"] = location["location_reference_id"]
+        # The token belongs to the account that created it: only that account may exchange it.
+        session["account_id"] = account["account_id"]
         store.save_session(session, now)
         return _json(
             {
@@ -202,7 +204,8 @@ def _register_rest(app: Flask) -> None:
 
     @app.get("/connect/tariff/token")
     def exchange_token() -> Response:
-        if _bearer() is None:
+        account = _bearer()
+        if account is None:
             return _json(BAD_CREDENTIALS, 403)
         token = request.args.get("connect_token", "").strip()
         if not token:
@@ -215,6 +218,9 @@ def _register_rest(app: Flask) -> None:
             session = store.session(token)
             if session is None or now > session["expires_at"]:
                 return _json(NOT_FOUND, 404)  # unknown, or past time_expiry: cannot be claimed
+            if not _owned_by(session, account):
+                # Another partner's token is as unknown to this account as one never created.
+                return _json(NOT_FOUND, 404)
             if session.get("exchanged") and _settings().exchange_once:
                 return _json(NOT_FOUND, 404)
             if session["status"] != "complete":
@@ -246,6 +252,27 @@ def _register_rest(app: Flask) -> None:
                 "time_expiry": _utc(session["expires_at"]),
             }
         )
+
+
+def _account_for(username: str, password: str) -> tuple[str, str] | None:
+    """The (account_id, api_key) pair the Basic credentials name, if the sandbox knows it.
+
+    Every pair is compared, each in constant time, so the answer's timing does not tell which
+    account ids exist."""
+    found = None
+    for account_id, api_key in _settings().credentials:
+        same_id = hmac.compare_digest(username.encode(), account_id.encode())
+        same_key = hmac.compare_digest(password.encode(), api_key.encode())
+        if same_id and same_key and found is None:
+            found = (account_id, api_key)
+    return found
+
+
+def _owned_by(session: dict[str, Any], account: dict[str, Any]) -> bool:
+    """Whether the bearer's account created this token. A session saved before tokens recorded
+    their account belongs to the default account, which was then the only one."""
+    owner = session.get("account_id") or _settings().account_id
+    return hmac.compare_digest(str(owner).encode(), str(account.get("account_id")).encode())
 
 
 def _utc(epoch: float) -> str:

@@ -17,11 +17,26 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _accounts(value: str | None) -> tuple[tuple[str, str], ...]:
+    """``SANDBOX_ACCOUNTS``: space-separated ``account_id:api_key`` pairs, more partners beside
+    the default pair, so tests can show what one partner's token is worth to another."""
+    pairs: list[tuple[str, str]] = []
+    for word in (value or "").split():
+        account_id, sep, api_key = word.partition(":")
+        if not sep or not account_id or not api_key:
+            raise ValueError("SANDBOX_ACCOUNTS must be space-separated account_id:api_key pairs")
+        pairs.append((account_id, api_key))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/1"
     account_id: str = DEFAULT_ACCOUNT_ID
     api_key: str = DEFAULT_API_KEY
+    # More partner accounts (account_id, api_key) beside the pair above; each token belongs to
+    # the account whose bearer created it, and only that account can exchange it.
+    accounts: tuple[tuple[str, str], ...] = ()
     token_ttl: int = 86400
     bearer_ttl: int = 3600
     # Base of the provider-login and logo URLs; empty: taken from each request's Host.
@@ -37,6 +52,11 @@ class Settings:
     @property
     def live_mode(self) -> bool:
         return self.api_key.startswith("sk_live_")
+
+    @property
+    def credentials(self) -> tuple[tuple[str, str], ...]:
+        """Every account the sandbox knows, the default pair first."""
+        return ((self.account_id, self.api_key), *self.accounts)
 
     @property
     def fault_instance(self) -> str:
@@ -60,6 +80,7 @@ class Settings:
             "redis_url": env.get("SANDBOX_REDIS_URL") or cls.redis_url,
             "account_id": env.get("SANDBOX_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID,
             "api_key": env.get("SANDBOX_API_KEY") or DEFAULT_API_KEY,
+            "accounts": _accounts(env.get("SANDBOX_ACCOUNTS")),
             "token_ttl": int(env.get("SANDBOX_TOKEN_TTL") or 86400),
             "bearer_ttl": int(env.get("SANDBOX_BEARER_TTL") or 3600),
             "public_url": (env.get("SANDBOX_PUBLIC_URL") or "").rstrip("/"),

@@ -45,15 +45,35 @@ OUTCOMES = ("connected", "pending", "disconnected")
 
 
 def complete(page: Page) -> Response:
-    """``session_complete``: on to our callback, or hand over to the token's own."""
+    """``session_complete``: on to our callback, or hand over to the partner's own.
+
+    A token carries whatever ``callback_uri`` its creator chose, so only a callback the partner
+    listed in ``PARTNER_CALLBACK_URLS`` (scheme, host and path exactly; the query may differ) is
+    ever followed. Any other is finished here, as our own callback would (exchange and store):
+    following it would send our customer, and the token, wherever that creator wanted.
+    """
     state = flow_state()
     token = state.token
     callback = str(page.data.get("callback_uri") or page.data.get("callback_url") or "")
     if token and callback and not is_our_callback(callback):
-        # A token a partner created with its own callback: its backend exchanges the token.
-        log.info("flow %s completed; handing over to the token's own callback", mask(token))
-        sessions.end_flow()
-        return navigate(with_query(callback, fp_cot=token))
+        parts = urlsplit(callback)
+        target = (parts.scheme.lower(), parts.netloc.lower(), parts.path)
+        listed = {
+            (allowed.scheme.lower(), allowed.netloc.lower(), allowed.path)
+            for allowed in map(urlsplit, current_app.config["PARTNER_CALLBACK_URLS"])
+        }
+        clean = not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in callback)
+        if clean and parts.scheme in ("http", "https") and target in listed:
+            # The partner's backend created the token with its own callback: it exchanges.
+            log.info("flow %s completed; handing over to the partner's callback", mask(token))
+            sessions.end_flow()
+            return navigate(with_query(callback, fp_cot=token))
+        # Only the host is logged: the callback Connect answers carries the token in its query.
+        log.warning(
+            "flow completed with a callback_uri on %r that is not ours nor in "
+            "PARTNER_CALLBACK_URLS; finishing it here instead",
+            parts.netloc[:100],
+        )
     return to_callback(COMPLETE)
 
 

@@ -83,7 +83,20 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "FLATPEAK_TARIFF_TYPE": env.get("FLATPEAK_TARIFF_TYPE", "COMMODITY").upper(),
         "PARTNER_ORIGINS": _words(env.get("PARTNER_ORIGINS")),
         "PARTNER_RETURN_URLS": _words(env.get("PARTNER_RETURN_URLS")),
+        # Space-separated callback URLs of the partner's own backend. A connect token the partner
+        # created with one of these as its callback_uri is handed over to it at the end, with
+        # ?fp_cot= (scheme, host and path must match exactly; the query may differ). Any other
+        # callback_uri than ours is never followed: the app finishes such a flow itself, so a
+        # token made with someone else's callback cannot send our customer off-site. Their
+        # origins join the CSP's form-action (a no-JS hand-over is a form post's redirect).
+        "PARTNER_CALLBACK_URLS": _words(env.get("PARTNER_CALLBACK_URLS")),
         "START_LINK_MAX_AGE": _int(env, "START_LINK_MAX_AGE", 7 * 24 * 3600),
+        # A start link that manages an existing location (--location-id) opens that customer's
+        # connected tariff, with Disconnect on it: it lives an hour, not a week.
+        "MANAGE_LINK_MAX_AGE": _int(env, "MANAGE_LINK_MAX_AGE", 3600),
+        # Start links work once; a second use this many seconds after the first (a double click,
+        # a reload of a slow first load) still starts or resumes as the first did.
+        "START_LINK_REUSE_GRACE": _int(env, "START_LINK_REUSE_GRACE", 10),
         "SESSION_LIFETIME": _int(env, "SESSION_LIFETIME", 3600),
         "SESSION_COOKIE_SECURE": _bool_or_auto(env.get("SESSION_COOKIE_SECURE")),
         # The demo partner page (``/``, ``POST /demo/start``) shows a fixed customer's ids and
@@ -244,6 +257,9 @@ def validate(config: Mapping[str, Any]) -> None:
     for url in config["PARTNER_RETURN_URLS"]:
         if not origin_of(url):
             raise ConfigError(f"PARTNER_RETURN_URLS entry {url!r} is not an absolute URL.")
+    for url in config["PARTNER_CALLBACK_URLS"]:
+        if urlsplit(url).scheme not in ("http", "https") or not origin_of(url):
+            raise ConfigError(f"PARTNER_CALLBACK_URLS entry {url!r} is not an absolute URL.")
     if config["BRAND_THEME"] not in ("light", "dark"):
         raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
 

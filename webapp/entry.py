@@ -4,25 +4,56 @@ Start links are signed by the app (itsdangerous, with a maximum age), so nobody 
 tokens on the partner's account by guessing a URL. An externally created token arrives once as
 ``?fp_cot=``; it moves into the server-side session and the browser is sent on to a URL without
 it, so it does not stay in the address bar, history, logs or Referer headers.
+
+Who may enter a flow, and what becomes of the one a browser already holds:
+
+* **A start link works once.** Each carries a random nonce; its first use is recorded in Redis
+  for the rest of the link's life, so a link that leaked from an email (forwarded, logged by a
+  proxy) cannot mint tokens or replace a customer's stored ids later. A second use within
+  ``START_LINK_REUSE_GRACE`` seconds (a double click, a reload of a slow first load) still starts
+  as the first did. A link that manages an existing location (``loc``) lives
+  ``MANAGE_LINK_MAX_AGE`` (an hour), not ``START_LINK_MAX_AGE``: it opens a connected tariff,
+  with Disconnect on it. Links signed without a nonce (before this rule) are refused as invalid.
+* **A token must be the partner's own.** One the app created is known (``tokens.recall``); any
+  other is checked with the exchange, under the partner's bearer, before it is accepted: 422 means
+  the partner's and still open, 404 another account's (or unknown), 200 already finished. A token
+  from another FlatPeak account would otherwise run in the partner's branded flow and send the
+  customer to whatever ``callback_uri`` its creator chose.
+* **A link never silently moves a browser off its live flow** (login CSRF: an attacker's link to
+  the attacker's own flow, so that what the victim types lands there). The same flow again, or a
+  start for the same customer (and the same location), resumes it; anything else is held in the
+  session (never in a URL or the page) behind a page that asks which connection to continue.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import click
 from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp import results, sessions, tokens
 from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import mask
-from webapp.flow_state import flow_state
-from webapp.htmx import personal
-from webapp.links import return_url_allowed, valid_token
+from webapp.flow_state import FlowState, flow_state
+from webapp.htmx import navigate, personal
+from webapp.links import into_flow, return_url_allowed, same_token, show_url, valid_token
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
-from webapp.upstream_errors import FlatPeakError
+from webapp.upstream_errors import (
+    AuthFailed,
+    ConnectError,
+    ExchangeNotReady,
+    FlatPeakError,
+    TokenNotFound,
+    UpstreamTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +61,11 @@ bp = Blueprint("entry", __name__)
 
 _SALT = "connect-start-link"
 MAX_REFERENCE_LENGTH = 128
+# The first use of each start link, by a SHA-256 of its nonce (a Redis dump names no live link).
+_USED_PREFIX = "connect:startlink:"
+_NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# A token a partner brings is remembered for a day, the usual token life.
+EXTERNAL_TOKEN_TTL = 86400
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -43,8 +79,9 @@ def sign_start(
     location_id: str | None = None,
     embed_origin: str | None = None,
 ) -> str:
-    """The signed part of a start link for one partner customer reference."""
-    payload: dict[str, str] = {"ref": customer_ref}
+    """The signed part of a start link for one partner customer reference; each call makes a
+    new link, good for one use (its nonce)."""
+    payload: dict[str, str] = {"ref": customer_ref, "n": secrets.token_urlsafe(16)}
     if return_url:
         payload["ret"] = return_url
     if location_id:
@@ -67,6 +104,56 @@ def _embed_origin(candidate: str | None) -> str | None:
     return None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+# -- the flow this browser holds ---------------------------------------------------------------
+
+
+def _live(state: FlowState) -> bool:
+    """Whether this browser holds a flow the customer is still answering. One that Connect has
+    completed (``completing``: only the exchange is left) has nothing left to type or to lose."""
+    return bool(state.token) and state.completing is None
+
+
+def _holds_customer(state: FlowState, customer_ref: str, location_id: str | None) -> bool:
+    """Whether this browser's live flow is a partner start for this customer, in the same mode
+    (managing the same location, or connecting a new tariff)."""
+    if not _live(state):
+        return False
+    held = state.entry
+    return (
+        held.get("kind") == "partner"
+        and held.get("customer_ref") == customer_ref
+        and (held.get("location_id") or None) == (location_id or None)
+    )
+
+
+def _resume() -> Response:
+    """Show the live flow's current page: Connect resumes it, nothing typed is lost."""
+    return navigate(show_url())
+
+
+def hold_for_choice(state: FlowState, pending: dict[str, Any]) -> Response:
+    """Keep an entry to another flow in the session and ask the customer which to continue.
+
+    The question's page has a URL of its own, so neither the token nor the signed link stays in
+    the address bar; its launch code finds this session in a frame that sends no cookie. Any
+    other way in that would move a live flow (the provider return, say) can hold its token here
+    as ``{"kind": "external", "token": …, "origin": …}``; the answer starts it."""
+    state.pending_entry = pending
+    log.info("entry to another flow while one is live: asking the customer")
+    return personal(redirect(url_for("entry.switch", launch=sessions.new_launch_code()), 303))
+
+
+def _live_flow_url(state: FlowState) -> str | None:
+    return into_flow() if _live(state) else None
+
+
+# -- partner starts ----------------------------------------------------------------------------
+
+
 def begin_partner_flow(
     customer_ref: str,
     *,
@@ -74,8 +161,18 @@ def begin_partner_flow(
     location_id: str | None = None,
     embed_origin: str | None = None,
     retry_url: str | None = None,
+    resume: bool = True,
 ) -> Response:
-    """Create a connect token for the partner's customer and start a flow on it."""
+    """Create a connect token for the partner's customer and start a flow on it.
+
+    With ``resume``, a browser that already holds this customer's live flow (same location, or
+    none) is shown that flow instead: pressing the partner's "Connect your tariff" again after
+    Back must not start over and lose what was typed. "Start again" passes False: its flow has
+    ended upstream.
+    """
+    if resume and _holds_customer(flow_state(), customer_ref, location_id):
+        log.info("partner start for the customer whose flow is live here: resuming it")
+        return _resume()
     config = current_app.config
     public = config["PUBLIC_URL"]
     previous = results.get(redis_store(), customer_ref)
@@ -109,23 +206,99 @@ def begin_partner_flow(
     return personal(redirect(url_for("flow.show", launch=launch), 303))
 
 
-@bp.get("/start/<signed>")
-def start(signed: str) -> Response:
-    max_age = current_app.config["START_LINK_MAX_AGE"]
+@dataclass(frozen=True)
+class StartLink:
+    """A verified start link: whose it is, what it opens, and how long it has left."""
+
+    reference: str
+    nonce: str
+    return_url: str | None
+    location_id: str | None
+    embed_origin: str | None
+    remaining: int
+
+    def pending(self) -> dict[str, Any]:
+        """What the session holds while the customer chooses (the link itself is spent)."""
+        return {
+            "kind": "start",
+            "ref": self.reference,
+            "ret": self.return_url,
+            "loc": self.location_id,
+            "org": self.embed_origin,
+        }
+
+
+def verify_start(signed: str) -> StartLink | Response:
+    """The start link's payload if it is ours, within its age and single-use; else the page
+    that says why not."""
     try:
-        payload: Any = _serializer().loads(signed, max_age=max_age)
-    except SignatureExpired:
-        return render_view("flow/link_expired.html", 410)
+        payload, signed_at = _serializer().loads(signed, return_timestamp=True)
     except BadSignature:
         return invalid_link()
     reference = payload.get("ref") if isinstance(payload, dict) else None
     if not isinstance(reference, str) or not reference:
         return invalid_link()
+    location_id = _text(payload.get("loc"))
+    config = current_app.config
+    max_age = int(config["MANAGE_LINK_MAX_AGE"] if location_id else config["START_LINK_MAX_AGE"])
+    age = time.time() - signed_at.timestamp()
+    if age > max_age:
+        return render_view("flow/link_expired.html", 410)
+    nonce = payload.get("n")
+    if not isinstance(nonce, str) or not _NONCE_RE.match(nonce):
+        # Signed before links became single use: a bearer link for its whole week. Refused.
+        return invalid_link()
+    return StartLink(
+        reference=reference,
+        nonce=nonce,
+        return_url=_text(payload.get("ret")),
+        location_id=location_id,
+        embed_origin=_text(payload.get("org")),
+        remaining=max(1, int(max_age - age)),
+    )
+
+
+def claim_start_link(link: StartLink) -> bool:
+    """Record the link's use: True for its first use, and for another within the grace.
+
+    ``SET NX`` decides the first use atomically across workers; the value is when it happened,
+    and the key lives as long as the link would (after that the signature's age refuses it)."""
+    store = redis_store()
+    key = _USED_PREFIX + hashlib.sha256(link.nonce.encode()).hexdigest()
+    now = time.time()
+    if store.set(key, f"{now:.3f}", nx=True, ex=link.remaining):
+        return True
+    first = store.get(key)
+    try:
+        first_use = float(first or "")
+    except ValueError:
+        return False
+    return now - first_use <= float(current_app.config["START_LINK_REUSE_GRACE"])
+
+
+@bp.get("/start/<signed>")
+def start(signed: str) -> Response:
+    link = verify_start(signed)
+    if isinstance(link, Response):
+        return link
+    state = flow_state()
+    if _holds_customer(state, link.reference, link.location_id):
+        # This customer's own flow, live here (Back, then the partner's button again): show it.
+        # The link is spent all the same: it has done its job in this browser.
+        claim_start_link(link)
+        return _resume()
+    if not claim_start_link(link):
+        log.info("start link used again after its first use: refused")
+        return render_view(
+            "flow/link_used.html", 410, completed=False, live_flow_url=_live_flow_url(state)
+        )
+    if _live(state):
+        return hold_for_choice(state, link.pending())
     return begin_partner_flow(
-        reference,
-        return_url=payload.get("ret"),
-        location_id=payload.get("loc"),
-        embed_origin=payload.get("org"),
+        link.reference,
+        return_url=link.return_url,
+        location_id=link.location_id,
+        embed_origin=link.embed_origin,
     )
 
 
@@ -142,7 +315,11 @@ def restart() -> Response:
         return_url=flow_entry.get("return_url"),
         location_id=flow_entry.get("location_id"),
         embed_origin=state.embed_origin,
+        resume=False,
     )
+
+
+# -- tokens a partner brings -------------------------------------------------------------------
 
 
 @bp.get("/connect")
@@ -151,21 +328,129 @@ def external() -> Response:
     token = request.args.get("fp_cot", "")
     if not valid_token(token):
         return invalid_link()
-    origin = _embed_origin(request.args.get("origin"))
+    state = flow_state()
+    if same_token(state.token, token):
+        return _resume()  # the flow this browser already holds
+    known = tokens.recall(redis_store(), token)
+    if known is not None and known.get("state") == "done":
+        return already_complete(state)
+    if known is None:
+        refused = check_partner_token(token)
+        if refused is not None:
+            return refused
+    pending = {"kind": "external", "token": token, "origin": request.args.get("origin")}
+    if _live(state):
+        return hold_for_choice(state, pending)
+    return accept_external(token, request.args.get("origin"))
+
+
+def check_partner_token(token: str) -> Response | None:
+    """None if ``token`` is the partner's own and still open; else the page that refuses it.
+
+    The exchange, asked with the partner's bearer, is the one call that says whose a token is
+    (docs/protocol.md §2.3). It answers 404 both for another account's token and for an expired
+    one of ours; Connect tells the two apart (``token_expired``), so the customer with an old
+    link hears that it expired, not that it was tampered with.
+    """
+    try:
+        flatpeak().exchange(token)
+    except ExchangeNotReady:
+        return None
+    except TokenNotFound:
+        pass
+    except FlatPeakError as exc:
+        return entry_unavailable(exc)
+    else:
+        log.info("entry with token %s refused: its flow is already complete", mask(token))
+        return already_complete(flow_state())
+    try:
+        answer = flatpeak().restore(token)
+    except FlatPeakError as exc:
+        return entry_unavailable(exc)
+    if isinstance(answer, ConnectError) and answer.code == "token_expired":
+        return render_view("flow/expired.html", 410, partner_start=False)
+    log.warning("entry with token %s refused: not a token of the partner's account", mask(token))
+    return invalid_link()
+
+
+def entry_unavailable(exc: FlatPeakError) -> Response:
+    """FlatPeak could not say whose the token is: never accept it unchecked.
+
+    "Try again" is this very entry URL, linked as ``href=""`` (the document's own address), so
+    the token is not written into the page."""
+    if isinstance(exc, AuthFailed):
+        log.error("flatpeak refused our credentials: check FLATPEAK_ACCOUNT_ID / FLATPEAK_API_KEY")
+    else:
+        log.warning("could not check an entry token with flatpeak: %s", exc)
+    slow = isinstance(exc, UpstreamTimeout)
+    return render_view("flow/unavailable.html", 504 if slow else 503, retry_url="", slow=slow)
+
+
+def already_complete(state: FlowState) -> Response:
+    return render_view(
+        "flow/link_used.html", 410, completed=True, live_flow_url=_live_flow_url(state)
+    )
+
+
+def accept_external(token: str, origin: str | None) -> Response:
+    """Start a flow on a token that is the partner's (checked, or created by us)."""
+    origin = _embed_origin(origin)
     known = tokens.recall(redis_store(), token)
     flow_entry = (known or {}).get("entry") or {"kind": "external"}
     if known is None:
-        # Remember it (for a day, the usual token life) so the provider return and the callback
-        # work even when this browser's cookie does not survive.
+        # Remember it so the provider return and the callback work even when this browser's
+        # cookie does not survive.
         tokens.remember(
             redis_store(),
             token,
             {"entry": flow_entry, "embed_origin": origin, "state": "active"},
-            86400,
+            EXTERNAL_TOKEN_TTL,
         )
     launch = sessions.start_flow(token, flow_entry, origin)
     log.info("external flow started with token %s", mask(token))
     return personal(redirect(url_for("flow.show", launch=launch), 303))
+
+
+# -- the question: this flow or the new one ----------------------------------------------------
+
+
+@bp.get("/connect/switch")
+def switch() -> Response:
+    """Ask whether to continue the live flow or start the one the link was for."""
+    state = flow_state()
+    if not state.token:
+        return no_flow()
+    if state.pending_entry is None:
+        return _resume()
+    return render_view("flow/switch.html", 200)
+
+
+@bp.post("/connect/switch")
+def choose() -> Response:
+    """The customer's answer. Anything but "new" continues the flow in progress: the safe
+    choice, and the one an attacker's link must never take away."""
+    state = flow_state()
+    pending = state.pending_entry
+    if not state.token:
+        return no_flow()
+    if pending is None or request.form.get("choice") != "new":
+        state.pending_entry = None
+        return _resume()
+    # The pending entry stays until the new flow has begun (start_flow forgets it), so a failed
+    # token creation can be retried from the question.
+    if pending.get("kind") == "external" and valid_token(pending.get("token")):
+        return accept_external(str(pending["token"]), _text(pending.get("origin")))
+    reference = _text(pending.get("ref"))
+    if pending.get("kind") == "start" and reference:
+        return begin_partner_flow(
+            reference,
+            return_url=_text(pending.get("ret")),
+            location_id=_text(pending.get("loc")),
+            embed_origin=_text(pending.get("org")),
+            retry_url=into_flow("entry.switch"),
+        )
+    state.pending_entry = None
+    return invalid_link()
 
 
 def register_cli(app: Flask) -> None:

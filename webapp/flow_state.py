@@ -25,7 +25,19 @@ EMBED_ORIGIN = "embed_origin"
 FRAMED = "framed"
 COMPLETING = "completing"
 LOGIN_TARGET = "login_target"
-KEYS = (TOKEN, ENTRY, PAGE, FRESH, HANDLE, EMBED_ORIGIN, FRAMED, COMPLETING, LOGIN_TARGET)
+PENDING_ENTRY = "pending_entry"
+KEYS = (
+    TOKEN,
+    ENTRY,
+    PAGE,
+    FRESH,
+    HANDLE,
+    EMBED_ORIGIN,
+    FRAMED,
+    COMPLETING,
+    LOGIN_TARGET,
+    PENDING_ENTRY,
+)
 
 #: ``completing``: Connect answered ``session_complete`` for our callback; the callback exchanges.
 COMPLETE = "complete"
@@ -120,6 +132,20 @@ class FlowState:
     @login_target.setter
     def login_target(self, value: str | None) -> None:
         self._store[LOGIN_TARGET] = value
+
+    @property
+    def pending_entry(self) -> dict[str, Any] | None:
+        """An entry link to another flow that arrived while this one was live, held here (never
+        in a URL or the page) until the customer chooses between the two (see entry.py)."""
+        value = self._store.get(PENDING_ENTRY)
+        return dict(value) if isinstance(value, dict) else None
+
+    @pending_entry.setter
+    def pending_entry(self, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self._store.pop(PENDING_ENTRY, None)
+        else:
+            self._store[PENDING_ENTRY] = dict(value)
 
     # -- beginning and ending ------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 What is limited, and why these defaults (each is a ``RATELIMIT_*`` setting, see config.py):
 
 * **Starts** (``RATELIMIT_STARTS_PER_IP``, default 60/minute per client IP, shared by every
-  entry: signed start links, ``/connect?fp_cot=``, "start again", the demo start, and the
+  entry: signed start links, ``/connect?fp_cot=``, "start again", the answer to "continue this
+  connection or start the new one?", the demo start, and the
   provider return and callback when they open a session for a browser that lost its cookie).
   A partner start mints a connect token on the partner's FlatPeak account, so this is the limit
   that stops a script replaying a start link. A real customer starts once or twice; 60 a minute
@@ -86,7 +87,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ratelimit", __name__)
 
 # The views each limit covers, by endpoint.
-STARTS = ("entry.start", "entry.external", "entry.restart", "demo.start")
+# "entry.choose" is the answer to "continue this flow or start the new one?" (it may start one).
+STARTS = ("entry.start", "entry.external", "entry.restart", "entry.choose", "demo.start")
 # A start only when they adopt a flow.
 RETURNS = ("provider_login.provider_return", "completion.callback")
 STEPS = ("flow.step",)

@@ -133,12 +133,15 @@ def content_security_policy(config: dict[str, Any], embeddable: bool) -> str:
     """A strict CSP: our own scripts and styles only, no inline anything.
 
     ``form-action`` must list every origin a form submission may end up on after redirects
-    (browsers check the whole chain): FlatPeak's hosts for the provider login and the partner
-    return URLs after completion.
+    (browsers check the whole chain): FlatPeak's hosts for the provider login, and the partner
+    return URLs and allowlisted partner callbacks after completion.
     """
     upstream = [origin_of(config["FLATPEAK_API_URL"]), origin_of(config["FLATPEAK_CONNECT_URL"])]
     flatpeak = ["https://*.flatpeak.com"]
-    returns = [origin_of(url) for url in config["PARTNER_RETURN_URLS"]]
+    returns = [
+        origin_of(url)
+        for url in (*config["PARTNER_RETURN_URLS"], *config.get("PARTNER_CALLBACK_URLS", ()))
+    ]
     partners = list(config["PARTNER_ORIGINS"])
     ancestors = _sources(["'self'"], partners) if embeddable else "'none'"
     directives = [

@@ -55,7 +55,11 @@ def test_partner_branding_from_configuration(open_page, sandbox, app_factory, th
     page.locator("#page [aria-invalid=true]").first.wait_for()
     problems += axe_violations(page)
 
-    # The summary: badges, the chart's labels and legend, the price table, in this theme.
+    # The summary: badges, the chart's labels and legend, the price table, in this theme. A
+    # second flow in the same browser would first ask which connection to continue (a link
+    # never takes over a live flow), so the summary gets a browser of its own.
+    page = open_page()
+    flow = Flow(page)
     page.goto(external_start_url(sandbox, app.url, postal_address=LONDON))
     flow.provider("Northwind Energy")
     flow.tariff("Northwind Economy 7")

@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from devstack.stack import SandboxServer
-from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page
-from webapp import results
+from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page, app_config
+from webapp import create_app, results
 from webapp.entry import sign_start
 from webapp.links import return_url_allowed
 
@@ -64,6 +64,7 @@ def session_cookie(client: FlaskClient) -> str:
 def address_post(page: Page, **overrides: str) -> dict[str, str]:
     return {
         "route": "postal_address_capture",
+        "version": hidden(page, "version"),
         "csrf_token": hidden(page, "csrf_token"),
         "flow": hidden(page, "flow"),
         **GB_ADDRESS,
@@ -420,3 +421,183 @@ def test_launch_code_reused_without_a_cookie(app: Flask, sandbox: SandboxServer)
     second = Browser(app.test_client()).get(location)
     assert second.status == 404 and second.state == "no-flow"
     assert "postal_address_capture" not in second.html
+
+
+# -- login CSRF: a link to someone else's flow while one is live ---------------------------------
+
+
+def partner_token(app: Flask, **fields: Any) -> str:
+    """A connect token created on the partner's own account, as its backend would."""
+    with app.app_context():
+        return (
+            app.extensions["flatpeak"]
+            .create_token(
+                callback_uri=fields.pop("callback_uri", "http://localhost/connect/callback"),
+                connect_web_uri="http://localhost/connect/provider-return",
+                **fields,
+            )
+            .connect_token
+        )
+
+
+def tokens_minted(app: Flask) -> int:
+    """Connect tokens the app has created or accepted (one ``connect:cot:`` record each)."""
+    return len(list(app.extensions["connect_redis"].scan_iter("connect:cot:*")))
+
+
+def test_attackers_token_link_does_not_take_over_a_live_flow(
+    app: Flask, sandbox: SandboxServer
+) -> None:
+    """The attacker, a customer of the partner, sends the victim ``/connect?fp_cot=`` with the
+    token of the attacker's own flow. The victim's browser keeps the victim's flow, and what the
+    victim types next lands there, never in the attacker's."""
+    victim = app.test_client()
+    browser, victim_token = start(app, victim, "login-csrf-victim")
+    _, attacker_token = start(app, app.test_client(), "login-csrf-attacker")
+    attacker_before = upstream(sandbox, attacker_token)
+
+    page = browser.get(f"/connect?fp_cot={attacker_token}")
+    assert page.status == 200 and page.state == "switch", page.text()[:300]
+    assert attacker_token not in page.html and attacker_token not in page.url
+    assert _session(victim)["token"] == victim_token
+    # The victim, not reading closely, goes back to the flow and types the address there.
+    page = Browser(victim).get("/connect/flow")
+    assert page.route == "postal_address_capture"
+    page = Browser(victim).open(
+        "/connect/flow", "POST", data=address_post(page, address_line1="7 Victim Road")
+    )
+    assert page.route == "provider_select"
+    assert upstream(sandbox, attacker_token) == attacker_before
+    assert upstream(sandbox, victim_token)["route"] == "provider_select"
+
+
+def test_attackers_start_link_does_not_take_over_a_live_flow(
+    app: Flask, sandbox: SandboxServer
+) -> None:
+    """The same with a start link the partner emailed to the attacker: no token is minted for
+    it, and the victim's flow stays this browser's until the victim chooses otherwise."""
+    victim = app.test_client()
+    browser, victim_token = start(app, victim, "start-csrf-victim")
+    with app.test_request_context():
+        attackers_link = sign_start("start-csrf-attacker")
+    minted = tokens_minted(app)
+    page = browser.get(f"/start/{attackers_link}")
+    assert page.status == 200 and page.state == "switch", page.text()[:300]
+    assert "/start/" not in page.url
+    assert tokens_minted(app) == minted
+    assert _session(victim)["token"] == victim_token
+    page = browser.submit(button=("choice", "continue"))
+    assert page.route == "postal_address_capture"
+    assert _session(victim)["token"] == victim_token
+    assert "pending_entry" not in _session(victim)
+    assert tokens_minted(app) == minted
+
+
+# -- foreign connect tokens ----------------------------------------------------------------------
+
+OTHER_ACCOUNT = "acc_0000000000000000000000ff"
+OTHER_KEY = "sk_test_sandbox_0000000000000000000000ff"
+
+
+def other_accounts_token(sandbox_factory: Any, **fields: Any) -> str:
+    """A connect token created by another FlatPeak account (a sandbox that knows a second
+    account and shares the store with the app's)."""
+    other = sandbox_factory(SANDBOX_ACCOUNTS=f"{OTHER_ACCOUNT}:{OTHER_KEY}")
+    login = requests.get(f"{other.url}/login", auth=(OTHER_ACCOUNT, OTHER_KEY), timeout=10)
+    assert login.status_code == 200, "the sandbox knows a second account"
+    created = requests.post(
+        f"{other.url}/connect/tariff/token",
+        json={"callback_uri": "https://evil.test/phish", **fields},
+        headers={"Authorization": f"Bearer {login.json()['bearer_token']}"},
+        timeout=10,
+    )
+    assert created.status_code == 200, created.text
+    return created.json()["connect_token"]
+
+
+def test_another_accounts_token_is_refused_at_entry(
+    app: Flask, client: FlaskClient, sandbox: SandboxServer, sandbox_factory: Any
+) -> None:
+    token = other_accounts_token(sandbox_factory)
+    before = upstream(sandbox, token)
+    minted = tokens_minted(app)
+    page = Browser(client).get(f"/connect?fp_cot={token}")
+    assert page.status == 400 and page.state == "invalid-link"
+    assert "token" not in _session(client)
+    assert tokens_minted(app) == minted
+    assert upstream(sandbox, token)["status"] == before["status"] == "open"
+
+
+def test_a_token_with_a_foreign_callback_never_leaves_our_origin_at_save(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A token on the partner's own account (so it is accepted), made with a callback_uri that
+    is neither ours nor allowlisted: SAVE finishes the flow here and stores the ids."""
+    token = partner_token(
+        app, callback_uri="https://evil.test/phish", customer_reference_id="foreign-cb"
+    )
+    browser = Browser(client, htmx=True)
+    page = browser.get(f"/connect?fp_cot={token}")
+    assert page.route == "postal_address_capture"
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    page = browser.submit({"term": "none"})
+    assert page.route == "summary_fixed_confirm"
+    form = page.form_with(button=("action", "SAVE"))
+    response = client.post(
+        form.action, data={**dict(form.fields), "action": "SAVE"}, headers={"HX-Request": "true"}
+    )
+    target = response.headers.get("HX-Redirect") or response.headers.get("Location") or ""
+    assert target.startswith("/connect/callback"), target
+    done = browser.open(target)
+    assert done.state == "done"
+    offsite = [url for url in browser.redirects if not url.startswith("/")]
+    assert offsite == [], offsite
+    with app.app_context():
+        stored = results.get(app.extensions["connect_redis"], "foreign-cb")
+    assert stored is not None and stored.complete_action == "SAVE"
+
+
+# -- start links are single use ------------------------------------------------------------------
+
+
+def test_a_used_start_link_cannot_start_again_after_completion(
+    redis_server: Any, sandbox: SandboxServer
+) -> None:
+    """A start link forwarded or leaked after the customer used it: once the grace is over, it
+    mints no token and replaces none of the ids stored for the customer."""
+    app = create_app(app_config(redis_server, sandbox, START_LINK_REUSE_GRACE=0))
+    client = app.test_client()
+    with app.test_request_context():
+        link = sign_start("single-use-customer")
+    browser = Browser(client)
+    assert browser.get(f"/start/{link}").route == "postal_address_capture"
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    browser.submit({"term": "none"})
+    assert browser.action("SAVE").state == "done"
+    with app.app_context():
+        stored = results.get(app.extensions["connect_redis"], "single-use-customer")
+    assert stored is not None
+    minted = tokens_minted(app)
+
+    for reuser in (client, app.test_client()):  # the customer again, or whoever found the link
+        page = Browser(reuser).get(f"/start/{link}")
+        assert page.status == 410 and page.state == "link-used", page.text()[:300]
+        assert "already been used" in page.text() and "new one" in page.text()
+        assert "token" not in _session(reuser)
+    assert tokens_minted(app) == minted
+    with app.app_context():
+        assert results.get(app.extensions["connect_redis"], "single-use-customer") == stored
+
+
+def test_a_start_link_signed_without_a_nonce_is_refused(app: Flask, client: FlaskClient) -> None:
+    """Links from before single use (no nonce) are bearer links for a week: refused."""
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="connect-start-link")
+    minted = tokens_minted(app)
+    page = Browser(client).get(f"/start/{serializer.dumps({'ref': 'old-link-customer'})}")
+    assert page.status == 400 and page.state == "invalid-link"
+    assert "token" not in _session(client)
+    assert tokens_minted(app) == minted

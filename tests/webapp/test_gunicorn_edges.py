@@ -23,6 +23,8 @@ from tests.webapp.conftest import GB_ADDRESS, TEST_SECRET, Browser
 from webapp.entry import sign_start
 
 LIVE_DB = 6
+# A partner's own callback, allowlisted, with characters outside Latin-1.
+PARTNER_CALLBACK = "https://partner.example/connected/€uro/łódź"
 
 
 class LiveApp(AppServer):
@@ -48,7 +50,7 @@ def live(
         tmp_path_factory.mktemp("gunicorn"),
         redis_server.url(LIVE_DB),
         sandbox,
-        settings={"SECRET_KEY": TEST_SECRET},
+        settings={"SECRET_KEY": TEST_SECRET, "PARTNER_CALLBACK_URLS": PARTNER_CALLBACK},
         gunicorn=Gunicorn(workers=1, threads=4),
     )
     with app:
@@ -138,7 +140,7 @@ def test_a_partner_callback_with_non_latin1_characters_under_gunicorn(
     """A partner's own callback (``callback_uri`` of a token it created) with characters outside
     Latin-1: at SAVE under htmx the app hands over with ``HX-Redirect``. gunicorn refuses a
     header it cannot encode, which was a bare 500 for the customer at the very last step."""
-    callback = "https://partner.example/connected/€uro/łódź"
+    callback = PARTNER_CALLBACK
     token = create_connect_token(
         sandbox,
         live.url,

@@ -16,9 +16,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from devstack.stack import SandboxServer
+from devstack.stack import RedisServer, SandboxServer
 from tests.e2e.upstream import create_connect_token
-from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser, Page
+from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser, Page, app_config
+from webapp import create_app
 from webapp.entry import sign_start
 from webapp.htmx import navigate
 
@@ -77,15 +78,15 @@ def test_a_flow_returning_to_a_unicode_path_completes_with_ascii_headers(
 
 
 def test_a_partner_callback_with_unicode_is_handed_over_in_ascii(
-    app: Flask, client: FlaskClient, sandbox: SandboxServer
+    redis_server: RedisServer, sandbox: SandboxServer
 ) -> None:
-    """A token a partner created with its own ``callback_uri``: at SAVE under htmx the app hands
-    the customer over with ``HX-Redirect``, the path percent-encoded, the token appended."""
-    token = create_connect_token(
-        sandbox,
-        PUBLIC_URL,
-        callback_uri="https://partner.example/connected/café/łódź",
-    )
+    """A token a partner created with its own (allowlisted) ``callback_uri``: at SAVE under htmx
+    the app hands the customer over with ``HX-Redirect``, the path percent-encoded, the token
+    appended."""
+    callback = "https://partner.example/connected/café/łódź"
+    app = create_app(app_config(redis_server, sandbox, PARTNER_CALLBACK_URLS=[callback]))
+    client = app.test_client()
+    token = create_connect_token(sandbox, PUBLIC_URL, callback_uri=callback)
     browser = RecordingBrowser(client, htmx=True)
     assert browser.get(f"/connect?fp_cot={token}").route == "postal_address_capture"
     page = walk_to_summary(browser)

@@ -167,3 +167,14 @@ def test_tracebacks_stay_multi_line_and_masked(
     assert record.getMessage() == "failed on /x\\nforged"
     assert "Traceback (most recent call last):\n" in caplog.text
     assert "cot_0123456789abcdef01234567" not in caplog.text
+
+
+def test_allowlisted_partner_callbacks_may_receive_a_form_redirect() -> None:
+    """A no-JS hand-over to a partner's callback is a form post's redirect: the CSP allows it."""
+    from webapp.config import load
+    from webapp.security import content_security_policy
+
+    config = load({"PARTNER_CALLBACK_URLS": ["https://backend.partner.example/fp/callback"]})
+    policy = content_security_policy(config, embeddable=True)
+    form_action = next(d for d in policy.split("; ") if d.startswith("form-action"))
+    assert "https://backend.partner.example" in form_action.split()
