@@ -159,15 +159,20 @@ def test_the_demo_button_again_resumes_the_demo_customers_flow(
     assert session_of(client)["token"] == token
 
 
-def test_a_start_for_the_same_customer_in_another_mode_asks_first(
-    app: Flask, client: FlaskClient, sandbox: SandboxServer
-) -> None:
-    """Managing a stored location is another flow than connecting a new tariff: asked."""
-    location = requests.post(
+def stored_location(sandbox: SandboxServer) -> str:
+    """A location with a connected fixed tariff, as a manage link names one."""
+    return requests.post(
         f"{sandbox.url}/_sandbox/locations",
         json={"state": "connected_fixed", "country_code": "GB"},
         timeout=10,
     ).json()["location_id"]
+
+
+def test_a_start_for_the_same_customer_in_another_mode_asks_first(
+    app: Flask, client: FlaskClient, sandbox: SandboxServer
+) -> None:
+    """Managing a stored location is another flow than connecting a new tariff: asked."""
+    location = stored_location(sandbox)
     browser = started(app, client, "mode-customer")
     with app.test_request_context():
         manage = sign_start("mode-customer", location_id=location)
@@ -345,11 +350,7 @@ def signed_earlier(app: Flask, payload: dict[str, str], seconds: int) -> str:
 def test_a_manage_link_older_than_its_max_age_is_refused(
     app: Flask, client: FlaskClient, sandbox: SandboxServer
 ) -> None:
-    location = requests.post(
-        f"{sandbox.url}/_sandbox/locations",
-        json={"state": "connected_fixed", "country_code": "GB"},
-        timeout=10,
-    ).json()["location_id"]
+    location = stored_location(sandbox)
     two_hours = 2 * 3600
     assert app.config["MANAGE_LINK_MAX_AGE"] == 3600 < two_hours
     count = minted(app)

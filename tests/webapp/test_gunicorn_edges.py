@@ -19,7 +19,7 @@ from flask import Flask
 
 from devstack.stack import ROOT, AppServer, Gunicorn, RedisServer, SandboxServer
 from tests.e2e.upstream import create_connect_token
-from tests.webapp.conftest import GB_ADDRESS, TEST_SECRET, Browser
+from tests.webapp.conftest import GB_ADDRESS, TEST_SECRET, HttpBrowser
 from webapp.entry import sign_start
 
 LIVE_DB = 6
@@ -101,39 +101,6 @@ def test_a_newline_in_the_path_forges_no_app_log_line(live: LiveApp) -> None:
 # -- URLs in headers -----------------------------------------------------------------------------
 
 
-class _Response:
-    """What :class:`Browser` reads from a Flask test response, from ``requests``."""
-
-    def __init__(self, response: requests.Response) -> None:
-        self.raw = response
-        self.status_code = response.status_code
-        self.headers = response.headers
-
-    def get_data(self, as_text: bool = False) -> str | bytes:
-        return self.raw.text if as_text else self.raw.content
-
-
-class _HttpClient:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = requests.Session()
-
-    def open(self, path: str, method: str = "GET", **kwargs: Any) -> _Response:
-        url = path if "://" in path else self.base_url + path
-        return _Response(
-            self.http.request(method, url, allow_redirects=False, timeout=20, **kwargs)
-        )
-
-
-class _HttpBrowser(Browser):
-    def __init__(self, base_url: str) -> None:
-        super().__init__(_HttpClient(base_url), htmx=True)  # type: ignore[arg-type]
-        self.base_url = base_url
-
-    def _is_app(self, url: str) -> bool:
-        return url.startswith("/") or url.startswith(self.base_url + "/")
-
-
 def test_a_partner_callback_with_non_latin1_characters_under_gunicorn(
     live: LiveApp, sandbox: SandboxServer
 ) -> None:
@@ -147,7 +114,7 @@ def test_a_partner_callback_with_non_latin1_characters_under_gunicorn(
         callback_uri=callback,
         connect_web_uri=f"{live.url}/connect/provider-return",
     )
-    browser = _HttpBrowser(live.url)
+    browser = HttpBrowser(live.url, htmx=True)
     page = browser.get(f"/connect?fp_cot={token}")
     assert page.route == "postal_address_capture", page.text()[:300]
     browser.submit(GB_ADDRESS)
@@ -172,7 +139,7 @@ def test_a_partner_callback_with_non_latin1_characters_under_gunicorn(
     )
 
 
-class _AlwaysHtmx(_HttpBrowser):
+class _AlwaysHtmx(HttpBrowser):
     """Sends ``HX-Request`` on every request, so the callback answers with ``HX-Redirect``."""
 
     def _app_response(self, method: str, url: str, **kwargs: Any) -> Any:
