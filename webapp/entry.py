@@ -27,17 +27,11 @@ Who may enter a flow, and what becomes of the one a browser already holds:
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import secrets
-import time
-from dataclasses import dataclass
 from typing import Any
 
 import click
 from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp import results, sessions, tokens
 from webapp.extensions import flatpeak, redis_store
@@ -46,6 +40,12 @@ from webapp.flow_state import FlowState, flow_state
 from webapp.htmx import navigate, personal
 from webapp.links import into_flow, return_url_allowed, same_token, show_url, valid_token
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
+from webapp.start_links import (
+    claim_start_link,
+    start_link,
+    text_or_none,
+    verify_start,
+)
 from webapp.upstream_errors import (
     AuthFailed,
     ConnectError,
@@ -59,42 +59,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("entry", __name__)
 
-_SALT = "connect-start-link"
 MAX_REFERENCE_LENGTH = 128
-# The first use of each start link, by a SHA-256 of its nonce (a Redis dump names no live link).
-_USED_PREFIX = "connect:startlink:"
-_NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # A token a partner brings is remembered for a day, the usual token life.
 EXTERNAL_TOKEN_TTL = 86400
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
-def sign_start(
-    customer_ref: str,
-    *,
-    return_url: str | None = None,
-    location_id: str | None = None,
-    embed_origin: str | None = None,
-) -> str:
-    """The signed part of a start link for one partner customer reference; each call makes a
-    new link, good for one use (its nonce)."""
-    payload: dict[str, str] = {"ref": customer_ref, "n": secrets.token_urlsafe(16)}
-    if return_url:
-        payload["ret"] = return_url
-    if location_id:
-        payload["loc"] = location_id
-    if embed_origin:
-        payload["org"] = embed_origin
-    return _serializer().dumps(payload)
-
-
-def start_link(customer_ref: str, **options: str | None) -> str:
-    """The absolute start link (the "email link") for a customer reference."""
-    signed = sign_start(customer_ref, **options)
-    return current_app.config["PUBLIC_URL"] + url_for("entry.start", signed=signed)
 
 
 def _embed_origin(candidate: str | None) -> str | None:
@@ -102,10 +69,6 @@ def _embed_origin(candidate: str | None) -> str | None:
     if candidate and candidate in origins:
         return candidate
     return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 # -- the flow this browser holds ---------------------------------------------------------------
@@ -204,76 +167,6 @@ def begin_partner_flow(
     launch = sessions.start_flow(created.connect_token, flow_entry, origin)
     log.info("partner flow started with token %s", mask(created.connect_token))
     return personal(redirect(url_for("flow.show", launch=launch), 303))
-
-
-@dataclass(frozen=True)
-class StartLink:
-    """A verified start link: whose it is, what it opens, and how long it has left."""
-
-    reference: str
-    nonce: str
-    return_url: str | None
-    location_id: str | None
-    embed_origin: str | None
-    remaining: int
-
-    def pending(self) -> dict[str, Any]:
-        """What the session holds while the customer chooses (the link itself is spent)."""
-        return {
-            "kind": "start",
-            "ref": self.reference,
-            "ret": self.return_url,
-            "loc": self.location_id,
-            "org": self.embed_origin,
-        }
-
-
-def verify_start(signed: str) -> StartLink | Response:
-    """The start link's payload if it is ours, within its age and single-use; else the page
-    that says why not."""
-    try:
-        payload, signed_at = _serializer().loads(signed, return_timestamp=True)
-    except BadSignature:
-        return invalid_link()
-    reference = payload.get("ref") if isinstance(payload, dict) else None
-    if not isinstance(reference, str) or not reference:
-        return invalid_link()
-    location_id = _text(payload.get("loc"))
-    config = current_app.config
-    max_age = int(config["MANAGE_LINK_MAX_AGE"] if location_id else config["START_LINK_MAX_AGE"])
-    age = time.time() - signed_at.timestamp()
-    if age > max_age:
-        return render_view("flow/link_expired.html", 410)
-    nonce = payload.get("n")
-    if not isinstance(nonce, str) or not _NONCE_RE.match(nonce):
-        # Signed before links became single use: a bearer link for its whole week. Refused.
-        return invalid_link()
-    return StartLink(
-        reference=reference,
-        nonce=nonce,
-        return_url=_text(payload.get("ret")),
-        location_id=location_id,
-        embed_origin=_text(payload.get("org")),
-        remaining=max(1, int(max_age - age)),
-    )
-
-
-def claim_start_link(link: StartLink) -> bool:
-    """Record the link's use: True for its first use, and for another within the grace.
-
-    ``SET NX`` decides the first use atomically across workers; the value is when it happened,
-    and the key lives as long as the link would (after that the signature's age refuses it)."""
-    store = redis_store()
-    key = _USED_PREFIX + hashlib.sha256(link.nonce.encode()).hexdigest()
-    now = time.time()
-    if store.set(key, f"{now:.3f}", nx=True, ex=link.remaining):
-        return True
-    first = store.get(key)
-    try:
-        first_use = float(first or "")
-    except ValueError:
-        return False
-    return now - first_use <= float(current_app.config["START_LINK_REUSE_GRACE"])
 
 
 @bp.get("/start/<signed>")
@@ -439,14 +332,14 @@ def choose() -> Response:
     # The pending entry stays until the new flow has begun (start_flow forgets it), so a failed
     # token creation can be retried from the question.
     if pending.get("kind") == "external" and valid_token(pending.get("token")):
-        return accept_external(str(pending["token"]), _text(pending.get("origin")))
-    reference = _text(pending.get("ref"))
+        return accept_external(str(pending["token"]), text_or_none(pending.get("origin")))
+    reference = text_or_none(pending.get("ref"))
     if pending.get("kind") == "start" and reference:
         return begin_partner_flow(
             reference,
-            return_url=_text(pending.get("ret")),
-            location_id=_text(pending.get("loc")),
-            embed_origin=_text(pending.get("org")),
+            return_url=text_or_none(pending.get("ret")),
+            location_id=text_or_none(pending.get("loc")),
+            embed_origin=text_or_none(pending.get("org")),
             retry_url=into_flow("entry.switch"),
         )
     state.pending_entry = None

@@ -21,8 +21,8 @@ from itsdangerous import URLSafeTimedSerializer
 from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page, app_config
 from webapp import create_app, results
-from webapp.entry import sign_start
 from webapp.links import return_url_allowed
+from webapp.start_links import sign_start
 
 # -- helpers ---------------------------------------------------------------------------------
 

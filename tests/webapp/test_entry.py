@@ -17,7 +17,7 @@ from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, PUBLIC_URL, Browser, app_config
 from webapp import create_app
 from webapp.config import ConfigError
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 
 def test_cli_prints_a_signed_link_that_starts_a_flow(app: Flask, client: FlaskClient) -> None:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 COOKIE = "fpconnect"
 

@@ -10,7 +10,7 @@ from flask import Flask
 from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser
 from webapp import results
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 DEMO_REF = "demo-customer-0001"
 

@@ -20,7 +20,7 @@ from flask import Flask
 from devstack.stack import ROOT, AppServer, Gunicorn, RedisServer, SandboxServer
 from tests.e2e.upstream import create_connect_token
 from tests.webapp.conftest import GB_ADDRESS, TEST_SECRET, HttpBrowser
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 LIVE_DB = 6
 # A partner's own callback, allowlisted, with characters outside Latin-1.

@@ -20,8 +20,8 @@ from devstack.stack import RedisServer, SandboxServer
 from tests.e2e.upstream import create_connect_token
 from tests.webapp.conftest import GB_ADDRESS, PUBLIC_URL, Browser, Page, app_config
 from webapp import create_app
-from webapp.entry import sign_start
 from webapp.htmx import navigate
+from webapp.start_links import sign_start
 
 RETURN_PATH = "/café/ünïcode"
 

@@ -34,7 +34,7 @@ from werkzeug.routing import Rule
 from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser, app_config
 from webapp import create_app
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 
 @pytest.fixture

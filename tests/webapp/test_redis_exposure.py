@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from devstack.stack import ROOT, SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser
 from webapp import tokens
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 DOC = ROOT / "docs" / "redis.md"
 
