@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e.audit import ARTIFACTS, PHONE, PHONE_SMALL
-from tests.e2e.driver import Flow
+from tests.e2e.driver import Flow, provider_login
 from tests.e2e.upstream import BERWICK, LONDON
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,16 @@ def time_of_use_summary(flow: Flow, page: Page, start_url: Callable[..., str]) -
     return "summary_tou_confirm"
 
 
+def direct_time_of_use_summary(flow: Flow, page: Page, start_url: Callable[..., str]) -> str:
+    """The issue's own 2,493 px page: a tariff read from the provider's account, three periods a
+    day (the night spans midnight)."""
+    page.goto(start_url(postal_address=LONDON))
+    flow.provider("Voltaic Direct")
+    page.wait_for_url(re.compile(r"/provider-login/"))
+    provider_login(page, "approve")
+    return "summary_tou_confirm"
+
+
 def market_summary(flow: Flow, page: Page, start_url: Callable[..., str]) -> str:
     page.goto(start_url(postal_address=BERWICK))
     flow.provider("Tidal Market Power")
@@ -77,13 +87,23 @@ def market_summary(flow: Flow, page: Page, start_url: Callable[..., str]) -> str
 SUMMARIES = {
     "fixed": fixed_summary,
     "time_of_use": time_of_use_summary,
+    "direct_time_of_use": direct_time_of_use_summary,
     "market": market_summary,
 }
 
 
+HEIGHTS = ARTIFACTS / "summary-heights.txt"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_heights() -> None:
+    """The file describes this run only."""
+    HEIGHTS.unlink(missing_ok=True)
+
+
 def record(kind: str, measured: dict[str, float]) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (ARTIFACTS / "summary-heights.txt").open("a", encoding="utf-8") as out:
+    with HEIGHTS.open("a", encoding="utf-8") as out:
         out.write(
             f"{kind}: page {measured['height']:.0f} px, "
             f"'Confirm and save' top at {measured['save_top']:.0f} px (375 x 812)\n"
@@ -149,6 +169,11 @@ def test_summary_confirm_is_within_two_phone_screens(open_page, auditor, start_u
         ]
         assert {shape(t) for t in ticks} <= {shape(s) for s in starts}, (ticks, starts[:6])
         audit.check(f"{route}-{kind}-open")
+
+    if kind == "direct_time_of_use":
+        # The issue's example line, in this locale's time format.
+        line = " ".join(main.locator(".summary-line").inner_text().split())
+        assert line == "8.5p to 28.7p a kWh; cheapest 11:00 PM to 6:00 AM", line
 
     if kind == "market":
         details = main.locator(".details")
