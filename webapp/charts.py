@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from babel.lists import format_list
 from markupsafe import Markup, escape
 
-from webapp.formatting import format_display_rate, format_time_of_day, parse_datetime
+from webapp.formatting import (
+    current_locale,
+    format_display_rate,
+    format_time_of_day,
+    format_time_range,
+    parse_datetime,
+    price_places,
+)
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import RateUnit, to_display
@@ -27,9 +35,13 @@ DAYS = (
     ("tomorrow", _l("Tomorrow"), _l("Prices tomorrow")),
 )
 
-# Chart geometry in SVG user units; the SVG scales to its container's width.
-WIDTH, HEIGHT = 480, 160
-PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 12, 132, 4, 476
+# Chart geometry in SVG user units; the SVG scales to its container's width. The bottom band
+# holds the time labels in the locale's own time format, the tables' ("6:00 AM" or "06:00").
+# Each label starts at its hour's tick mark, so four of the longest ("12:00 AM") fit side by
+# side at a size still readable when a 320 px phone scales the chart down to two thirds.
+WIDTH, HEIGHT = 480, 172
+PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT = 12, 134, 4, 476
+TICK_HOURS = (0, 6, 12, 18)
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,11 @@ class RateDay:
     chart: Markup
     lowest: RateRow | None
     highest: RateRow | None
+
+    @property
+    def levels(self) -> set[str]:
+        """The price bands this day uses: the chart's legend names only these."""
+        return {row.level for row in self.rows}
 
 
 def rate_rows(entries: Iterable[Any], unit: RateUnit, now: datetime | None = None) -> list[RateRow]:
@@ -96,8 +113,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def bar_chart(rows: list[RateRow], unit: RateUnit, chart_id: str, label: str) -> Markup:
-    """An SVG bar chart of one day's rows; bar widths follow each period's length."""
+def bar_chart(
+    rows: list[RateRow], unit: RateUnit, chart_id: str, label: str, places: int | None = None
+) -> Markup:
+    """An SVG bar chart of one day's rows; bar widths follow each period's length. ``places``:
+    the page's number of decimals, for the text alternative."""
     if not rows:
         return Markup("")
     day_start = rows[0].start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -118,7 +138,7 @@ def bar_chart(rows: list[RateRow], unit: RateUnit, chart_id: str, label: str) ->
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
         'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-title">{escape(label)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(describe(rows, unit))}</desc>',
+        f'<desc id="{chart_id}-desc">{escape(describe(rows, unit, places))}</desc>',
     ]
     for row in rows:
         x1, x2 = x_at(row.start), x_at(row.end if row.end > row.start else row.start)
@@ -139,12 +159,13 @@ def bar_chart(rows: list[RateRow], unit: RateUnit, chart_id: str, label: str) ->
         f'<line class="chart__axis" x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" '
         f'y1="{zero_y:.1f}" y2="{zero_y:.1f}"></line>'
     )
-    for hour in (0, 6, 12, 18, 24):
+    for hour in TICK_HOURS:
         x = PLOT_LEFT + hour / 24 * plot_width
-        anchor = "start" if hour == 0 else "end" if hour == 24 else "middle"
+        tick = escape(format_time_of_day(time(hour)))
         parts.append(
-            f'<text class="chart__tick" x="{x:.1f}" y="{HEIGHT - 6}" '
-            f'text-anchor="{anchor}">{hour:02d}:00</text>'
+            f'<line class="chart__axis" x1="{x:.1f}" x2="{x:.1f}" '
+            f'y1="{PLOT_BOTTOM}" y2="{PLOT_BOTTOM + 8}"></line>'
+            f'<text class="chart__tick" x="{x + 3:.1f}" y="{HEIGHT - 10}">{tick}</text>'
         )
     parts.append("</svg>")
     # Every interpolated value above is a number, a fixed class name, a caller-made id or
@@ -152,46 +173,87 @@ def bar_chart(rows: list[RateRow], unit: RateUnit, chart_id: str, label: str) ->
     return Markup("".join(parts))  # noqa: S704
 
 
-def describe(rows: list[RateRow], unit: RateUnit) -> str:
+def describe(rows: list[RateRow], unit: RateUnit, places: int | None = None) -> str:
     """One sentence a screen reader can say instead of the chart."""
     if not rows:
         return ""
     lowest = min(rows, key=lambda row: row.cost)
     highest = max(rows, key=lambda row: row.cost)
     if lowest.cost == highest.cost:
-        return _("%(price)s all day.", price=format_display_rate(lowest.cost, unit))
+        return _("%(price)s all day.", price=format_display_rate(lowest.cost, unit, places=places))
+    # Times as the table writes them ("7:00 AM to midnight"), and the cheapest spell as the
+    # summary's line names it (a night across midnight is one spell).
+    cheapest = [format_time_range(start, end) for start, end in cheapest_windows(rows)[:2]]
     return _(
-        "Lowest %(low)s from %(low_start)s to %(low_end)s; "
-        "highest %(high)s from %(high_start)s to %(high_end)s.",
-        low=format_display_rate(lowest.cost, unit),
-        low_start=format_time_of_day(lowest.start),
-        low_end=format_time_of_day(lowest.end),
-        high=format_display_rate(highest.cost, unit),
-        high_start=format_time_of_day(highest.start),
-        high_end=format_time_of_day(highest.end),
+        "Lowest %(low)s, %(low_when)s; highest %(high)s, %(high_when)s.",
+        low=format_display_rate(lowest.cost, unit, places=places),
+        low_when=format_list(cheapest, locale=current_locale()),
+        high=format_display_rate(highest.cost, unit, places=places),
+        high_when=format_time_range(highest.start, highest.end),
     )
 
 
 def rate_days(
-    rates: Any, unit: RateUnit, now: datetime | None = None, id_prefix: str = "rates"
+    rates: Any,
+    unit: RateUnit,
+    now: datetime | None = None,
+    id_prefix: str = "rates",
+    places: int | None = None,
 ) -> list[RateDay]:
     """The days with rates, in order; an empty yesterday or tomorrow is left out (tomorrow's
-    prices may not be published yet), today is kept even when empty so the page can say so."""
+    prices may not be published yet), today is kept even when empty so the page can say so.
+    ``places`` is the page's number of decimals; by default the one every day's prices need."""
     rates = rates if isinstance(rates, Mapping) else {}
-    days = []
+    parsed = []
     for key, label, title in DAYS:
         entries = rates.get(key) or []
         rows = rate_rows(entries if isinstance(entries, list) else [], unit, now)
-        if not rows and key != "today":
-            continue
-        days.append(
-            RateDay(
-                key=key,
-                label=str(label),
-                rows=rows,
-                chart=bar_chart(rows, unit, f"{id_prefix}-{key}", str(title)),
-                lowest=min(rows, key=lambda r: r.cost) if rows else None,
-                highest=max(rows, key=lambda r: r.cost) if rows else None,
-            )
+        if rows or key == "today":
+            parsed.append((key, label, title, rows))
+    if places is None:
+        places = price_places((row.cost for *_, rows in parsed for row in rows), unit)
+    return [
+        RateDay(
+            key=key,
+            label=str(label),
+            rows=rows,
+            chart=bar_chart(rows, unit, f"{id_prefix}-{key}", str(title), places),
+            lowest=min(rows, key=lambda r: r.cost) if rows else None,
+            highest=max(rows, key=lambda r: r.cost) if rows else None,
         )
-    return days
+        for key, label, title, rows in parsed
+    ]
+
+
+def rate_costs(rates: Any, unit: RateUnit) -> list[Decimal]:
+    """Every price in a summary's rates, in the familiar unit: what a page weighs up to decide
+    its number of decimals (:func:`webapp.formatting.price_places`) before drawing the charts."""
+    rates = rates if isinstance(rates, Mapping) else {}
+    costs = []
+    for key, _label, _title in DAYS:
+        entries = rates.get(key)
+        for row in rate_rows(entries if isinstance(entries, list) else [], unit):
+            costs.append(row.cost)
+    return costs
+
+
+def cheapest_windows(rows: list[RateRow]) -> list[tuple[datetime, datetime]]:
+    """When a day's lowest price applies, as (start, end) windows: neighbouring periods at that
+    price joined, and the evening's window joined to the next morning's when the day starts and
+    ends at that price (an Economy 7 night reads "11:00 PM to 6:00 AM", not two windows)."""
+    if not rows:
+        return []
+    lowest = min(row.cost for row in rows)
+    windows: list[tuple[datetime, datetime]] = []
+    previous: RateRow | None = None
+    for row in rows:
+        if row.cost == lowest:
+            if windows and previous is not None and previous.cost == lowest:
+                windows[-1] = (windows[-1][0], row.end)
+            else:
+                windows.append((row.start, row.end))
+        previous = row
+    if len(windows) > 1 and rows[0].cost == lowest and rows[-1].cost == lowest:
+        first, last = windows[0], windows[-1]
+        windows = [(last[0], first[1]), *windows[1:-1]]
+    return windows

@@ -241,6 +241,8 @@ def send_step(
             page, values=typed_values(), errors={field: message}, status=422, version=version
         )
     version = flow_ledger.observe(answer, stepped=True, release=lock)
+    if parsed.data is not None:
+        state.remember_step(page.route, parsed.data)  # shown back on the summary
     return respond(answer, after_post=True, version=version)
 
 

@@ -9,7 +9,7 @@ Flask-WTF's CSRF secret, are not the flow's and are left to their owners.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from flask import session
@@ -26,6 +26,8 @@ FRAMED = "framed"
 COMPLETING = "completing"
 LOGIN_TARGET = "login_target"
 PENDING_ENTRY = "pending_entry"
+ENTERED = "entered"
+OPENED_ON = "opened_on"
 KEYS = (
     TOKEN,
     ENTRY,
@@ -37,6 +39,8 @@ KEYS = (
     COMPLETING,
     LOGIN_TARGET,
     PENDING_ENTRY,
+    ENTERED,
+    OPENED_ON,
 )
 
 #: ``completing``: Connect answered ``session_complete`` for our callback; the callback exchanges.
@@ -44,6 +48,25 @@ COMPLETE = "complete"
 #: ``completing``: Connect refused ``session_restore`` as ``session_completed``: the final step
 #: landed but its answer never reached us. The exchange decides whether there is anything to store.
 COMPLETED_UNSEEN = "completed-unseen"
+
+#: The pages Connect opens a flow on only for a location that already has a tariff
+#: (docs/protocol.md §7.1): a flow that starts on one manages that location.
+LOCATION_PAGES = frozenset(
+    {
+        "summary_fixed_confirm",
+        "summary_tou_confirm",
+        "summary_tariff_inprogress",
+        "summary_tariff_failed",
+        "tariff_summary",
+        "tariffs_summary",
+        "tariff_connection_pending",
+        "tariff_connection_failed",
+    }
+)
+#: The steps whose market surcharge and region no later page carries (anode splits the page).
+_SURCHARGE_ROUTES = ("market_surcharge_capture", "surcharge_capture")
+_REGION_ROUTES = ("market_surcharge_capture", "region_select")
+_ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "post_code", "country_code")
 
 
 class FlowState:
@@ -90,6 +113,69 @@ class FlowState:
     @page.setter
     def page(self, page: Page | None) -> None:
         self._store[PAGE] = page.to_session() if page is not None else None
+        if page is not None:
+            self._note_page(page)
+
+    def _note_page(self, page: Page) -> None:
+        """Every page the flow shows passes here: remember the first one's route (whether the
+        flow manages a location) and the latest address a page showed (the summary's page
+        object carries none)."""
+        self._store.setdefault(OPENED_ON, page.route)
+        address = page.data.get("postal_address")
+        if not isinstance(address, Mapping):
+            return
+        shown = {
+            name: value.strip()[:200]
+            for name in _ADDRESS_FIELDS
+            if isinstance(value := address.get(name), str) and value.strip()
+        }
+        entered = self.entered
+        if not shown or entered.get("postal_address") == shown:
+            return
+        entered["postal_address"] = shown
+        # A region chosen for another address is not this address's region.
+        entered.pop("region", None)
+        self._store[ENTERED] = entered
+
+    # -- what the customer told Connect ---------------------------------------------------------
+
+    @property
+    def entered(self) -> dict[str, Any]:
+        """What the customer told Connect that later page objects do not carry, so the summary
+        can show it back: ``postal_address`` (the latest a page showed), and a market tariff's
+        ``surcharge`` (``fixed`` in major units per kWh, ``percentage``) and ``region`` as the
+        customer's accepted step sent them."""
+        value = self._store.get(ENTERED)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def remember_step(self, route: str, data: Mapping[str, Any] | None) -> None:
+        """A step Connect accepted: keep the surcharge and region it sent (see :attr:`entered`).
+        A surcharge page sent without a region clears an earlier one: none applies now."""
+        if not isinstance(data, Mapping):
+            return
+        entered = self.entered
+        if route in _SURCHARGE_ROUTES:
+            surcharge = data.get("surcharge")
+            if isinstance(surcharge, Mapping):
+                entered["surcharge"] = {
+                    key: number
+                    for key in ("fixed", "percentage")
+                    if isinstance(number := surcharge.get(key), int | float)
+                    and not isinstance(number, bool)
+                }
+        if route in _REGION_ROUTES:
+            region = data.get("region")
+            if isinstance(region, str) and region.strip():
+                entered["region"] = region.strip()[:200]
+            elif route == "market_surcharge_capture":
+                entered.pop("region", None)
+        self._store[ENTERED] = entered
+
+    @property
+    def manages_location(self) -> bool:
+        """The flow is for an existing location, not a first connection: its start link named
+        one, or Connect opened it on a location's own page (a token that named one)."""
+        return bool(self.entry.get("location_id")) or self._store.get(OPENED_ON) in LOCATION_PAGES
 
     def mark_fresh(self) -> None:
         """Post/redirect/get: the GET that follows shows the cached page once, unasked."""

@@ -8,6 +8,7 @@ in the offset Connect gave it (the location's), not the server's.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -52,15 +53,65 @@ def format_number(value: Decimal | float | int | None, max_places: int = 2) -> s
     )
 
 
-def format_display_rate(value: Decimal | None, unit: RateUnit, with_unit: bool = True) -> str:
-    """A price already in the familiar unit (24.5 for GBP) -> "24.5p/kWh"."""
+def format_display_rate(
+    value: Decimal | None, unit: RateUnit, with_unit: bool = True, places: int | None = None
+) -> str:
+    """A price already in the familiar unit (24.5 for GBP) -> "24.5p/kWh". ``places`` fixes the
+    number of decimals (a page that shows several prices uses one, see :func:`price_places`);
+    without it, as many as the price has, up to a sensible maximum."""
     if value is None:
         return MISSING
-    number = format_number(value, 3 if unit.is_minor else 4)
+    number = _price_number(value, unit, places)
     if not with_unit:
         return number
-    joiner = "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
-    return f"{number}{joiner}{unit.per_kwh}"
+    return f"{number}{_joiner(unit)}{unit.per_kwh}"
+
+
+def format_display_price(value: Decimal | None, unit: RateUnit, places: int | None = None) -> str:
+    """A price in the familiar unit without "/kWh", for sentences that say "a kWh" themselves:
+    8.5 -> "8.5p"."""
+    if value is None:
+        return MISSING
+    return f"{_price_number(value, unit, places)}{_joiner(unit)}{unit.symbol}"
+
+
+# The most decimals a price is shown with: pence, cents and öre to two places, as bills print
+# them; a price in major units (a currency without a familiar minor unit) to four.
+_MAX_PLACES_MINOR = 2
+_MAX_PLACES_MAJOR = 4
+
+
+def price_places(values: Iterable[Decimal | None], unit: RateUnit) -> int:
+    """How many decimals every price on one page gets: as many as the most precise of
+    ``values`` needs, up to the maximum for the unit. One number for the page, so a column of
+    prices lines up and "8.5p" never sits next to "28.71p"."""
+    cap = _MAX_PLACES_MINOR if unit.is_minor else _MAX_PLACES_MAJOR
+    needed = 0
+    for value in values:
+        number = finite_decimal(value)
+        if number is None:
+            continue
+        exponent = number.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and exponent < 0:
+            needed = max(needed, -exponent)
+    return min(needed, cap)
+
+
+def _price_number(value: Decimal, unit: RateUnit, places: int | None) -> str:
+    if places is None:
+        return format_number(value, 3 if unit.is_minor else 4)
+    number = finite_decimal(value)
+    if number is None:
+        return MISSING
+    pattern = "#,##0." + "0" * places if places > 0 else "#,##0"
+    return babel_numbers.format_decimal(
+        number, format=pattern, locale=current_locale(), decimal_quantization=True
+    )
+
+
+def _joiner(unit: RateUnit) -> str:
+    """Nothing between "24.5" and "p"; a no-break space before a longer symbol ("125 öre")."""
+    return "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
 
 
 def format_rate(major: Any, currency: str | None = None, with_unit: bool = True) -> str:

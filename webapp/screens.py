@@ -21,6 +21,7 @@ from webapp.i18n import gettext as _
 from webapp.links import show_url
 from webapp.page import Page, clean_text
 from webapp.pages import adapter_for
+from webapp.pages.base import FlowFacts
 from webapp.upstream_errors import AuthFailed, FlatPeakError, UpstreamTimeout
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,12 @@ def render_page(
     if adapter is None:
         return unknown_route(page.route)
     query = request.args if request.method == "GET" else None
-    context = adapter.context(page, values, errors, query)
-    token = flow_state().token
+    state = flow_state()
+    # What the session knows beyond the page object (the summary shows it back); adapters
+    # never read the session themselves.
+    known = FlowFacts(entered=state.entered, manages_location=state.manages_location)
+    context = adapter.context(page, values, errors, query, flow=known)
+    token = state.token
     if version is None and token:
         version = ledger(token).version_of(page)
     # Read by the step forms (_partials/forms.html), which are built once, without context.

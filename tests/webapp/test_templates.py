@@ -362,7 +362,7 @@ def test_summary_tou_shows_table_and_chart(ctx):
     svg = document.find(".//{http://www.w3.org/2000/svg}svg")
     assert svg.get("role") == "img" and svg.get("aria-labelledby")
     assert "Super Cheap Energy 2008" in markup
-    assert "Follows the market" in markup
+    assert "Market price" in markup  # the tariff type, said once (no chip repeating it)
     assert "30.41p/kWh" in markup and "9.12p/kWh" in markup
     assert "June 15, 2026" in markup
 

@@ -30,6 +30,21 @@ Errors = dict[str, str]
 
 
 @dataclass(frozen=True)
+class FlowFacts:
+    """What the flow knows beyond the page object, for the pages that show it back. The flow
+    (``webapp/screens.py``) builds it from the session; adapters never read the session.
+
+    ``entered``: what the customer told Connect on earlier pages that later page objects do not
+    carry (``postal_address``; ``surcharge`` and ``region`` of a market tariff), see
+    :meth:`webapp.flow_state.FlowState.entered`. ``manages_location``: the flow is for a
+    location that already exists, rather than a first connection.
+    """
+
+    entered: Mapping[str, Any] = field(default_factory=dict)
+    manages_location: bool = False
+
+
+@dataclass(frozen=True)
 class Submit:
     """Send this step to Connect: exactly one of ``data`` / ``action``, or neither (a bare
     submit, which contract_term_capture uses for "skip")."""
@@ -65,10 +80,12 @@ class PageAdapter:
         values: Mapping[str, Any] | None = None,
         errors: Errors | None = None,
         query: Mapping[str, str] | None = None,
+        flow: FlowFacts | None = None,
     ) -> dict[str, Any]:
         """Template variables. ``values`` are typed values to show again (after an error or a
         local edit); without them :meth:`initial_values` fills the form from ``page["data"]``.
-        ``query`` is the GET query string (no-JS list filtering, ``?q=``)."""
+        ``query`` is the GET query string (no-JS list filtering, ``?q=``); ``flow`` what the
+        flow knows beyond the page (``ctx["flow"]``, for :meth:`extra_context`)."""
         # Imported here: common and progress import flask_babel lazily, and base must stay
         # importable on its own for the flow's type hints.
         from webapp.pages.common import address_of, has_address, provider_of
@@ -92,6 +109,7 @@ class PageAdapter:
             "live_mode": page.live_mode,
             "title": str(self.title),
             "progress": progress_at(self.stage),
+            "flow": flow or FlowFacts(),
         }
         ctx.update(self.extra_context(page, ctx, query or {}))
         return ctx
