@@ -288,9 +288,3 @@ class RateTodCapture(PageAdapter):
         }:
             return "periods"
         return FORM_ERROR
-
-    def message_for_error(self, code: str, message: str | None = None) -> str:
-        # Connect's gap message names the times ("Gap between 07:00:00 and ..."); keep it.
-        if code == "gap_in_time_period" and message:
-            return message
-        return super().message_for_error(code, message)

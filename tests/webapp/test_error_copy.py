@@ -1,0 +1,180 @@
+"""Item 2 of issue 12: every message a customer reads is ours. Each error code of
+docs/protocol.md §6.3 and §6.4 has our words and a field of ours (webapp/pages/common.py ERRORS);
+Connect's English never reaches a page, known code or not; the fields a code marks exist on its
+page, linked from the error summary and described by the message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document, render
+from webapp.page import Page
+from webapp.pages import FORM_ERROR, adapter_for
+from webapp.pages.common import ANY_PAGE, ERRORS, GENERAL_ERROR, error_copy, error_marks
+
+pytestmark = pytest.mark.unit  # no process: see tests/README.md
+
+PROTOCOL = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text("utf-8")
+SUMMARIES = ("summary_fixed_confirm", "summary_tou_confirm")
+STATUS_PAGES = ("summary_tariff_inprogress", "summary_tariff_failed")
+
+
+def _section(number: str) -> str:
+    start = PROTOCOL.index(f"### {number} ")
+    return PROTOCOL[start : PROTOCOL.index("\n### ", start + 1)]
+
+
+def _ticked(cell: str) -> list[str]:
+    return re.findall(r"`([a-z0-9_]+)`", cell)
+
+
+def documented_page_codes() -> list[tuple[str | None, str, str]]:
+    """(route or None for any page, code, Connect's message) for every row of §6.3."""
+    rows = []
+    routes: list[str | None] = []
+    for line in _section("6.3").splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if len(cells) != 4 or not _ticked(cells[1]):
+            continue
+        if cells[0]:
+            if cells[0].startswith("summaries"):
+                routes = [*SUMMARIES, *STATUS_PAGES]
+            elif cells[0] == "every page":
+                routes = [None]
+            else:
+                routes = list(_ticked(cells[0]))
+        for route in routes:
+            for code in _ticked(cells[1]):
+                rows.append((route, code, cells[2]))
+    return rows
+
+
+def documented_session_codes() -> list[str]:
+    """The codes of §6.4 (about the token, the route and the session)."""
+    codes = []
+    for line in _section("6.4").splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if cells and _ticked(cells[0]):
+            codes.append(_ticked(cells[0])[0])  # "`internal_error` (`api_error`)": a type
+    return codes
+
+
+PAGE_CODES = documented_page_codes()
+
+
+@pytest.fixture(scope="module")
+def app():
+    return make_app()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context("/connect/flow", method="POST"):
+        yield
+
+
+def test_the_protocol_tables_were_read():
+    assert len(PAGE_CODES) > 30
+    assert ("postal_address_capture", "timezone_not_found", "") not in PAGE_CODES
+    assert any(code == "timezone_not_found" for _, code, _ in PAGE_CODES)
+    assert {"token_expired", "session_completed", "route_invalid"} <= set(
+        documented_session_codes()
+    )
+
+
+@pytest.mark.parametrize(("route", "code", "connects"), PAGE_CODES)
+def test_every_documented_page_code_has_our_words(ctx, route, code, connects):
+    copy = error_copy(route, code)
+    assert copy is not None, (route, code)
+    message = str(copy.message)
+    assert message and message != connects
+    # Written for a person: no JSON field names, ids or format codes.
+    assert not re.search(r"[a-z]+_[a-z_]+|\bID\b|HH:mm|JSON|\(cost\)", message), message
+    if route is not None:
+        adapter = adapter_for(route)
+        assert adapter.message_for_error(code, connects) == message
+
+
+@pytest.mark.parametrize("code", documented_session_codes())
+def test_every_session_code_has_our_words(ctx, code):
+    copy = ERRORS[ANY_PAGE].get(code)
+    assert copy is not None, code
+    assert copy.fields == ()
+
+
+def test_unknown_codes_get_our_general_message_never_connects(ctx):
+    for route in ("postal_address_capture", "rate_fixed_capture", "rate_tod_capture"):
+        adapter = adapter_for(route)
+        said = adapter.message_for_error("brand_new_code", "Field foo_bar is required.")
+        assert said == str(GENERAL_ERROR)
+        assert adapter.field_for_error("brand_new_code") == FORM_ERROR
+
+
+def _table_cases():
+    for route, table in ERRORS.items():
+        if route == ANY_PAGE or route not in REFERENCE_PAGES:
+            continue
+        for code, copy in table.items():
+            yield route, code, copy.fields
+
+
+@pytest.mark.parametrize(("route", "code", "fields"), list(_table_cases()))
+def test_the_fields_a_code_marks_are_on_its_page(ctx, route, code, fields):
+    """Rendered with the marks the table gives, every field shows its message inline, linked
+    from the error summary, described by it and marked invalid; the page-level ones sit in the
+    summary."""
+    message = str(error_copy(route, code).message)
+    first = fields[0] if fields else FORM_ERROR
+    errors = error_marks(route, code, first, message)
+    assert list(errors) == list(fields or (FORM_ERROR,))
+    document = parse_document(render(REFERENCE_PAGES[route], errors=errors))
+    summary = document.find(".//*[@id='error-summary']")
+    assert message in "".join(summary.itertext())
+    for field in fields:
+        inline = document.find(f".//*[@id='f-{field}-error']")
+        assert inline is not None and errors[field] in "".join(inline.itertext())
+        assert summary.find(f".//a[@href='#f-{field}']") is not None
+        target = document.find(f".//*[@id='f-{field}']")
+        assert f"f-{field}-error" in (target.get("aria-describedby") or "")
+        if target.tag in {"input", "select"}:
+            assert target.get("aria-invalid") == "true"
+
+
+def test_address_not_found_marks_the_fields_to_check_in_our_words(ctx):
+    """timezone_not_found is "we couldn't find that address": the town and the postcode are
+    marked to check, nothing asks for the country or city the customer already gave."""
+    page = Page.from_connect(REFERENCE_PAGES["postal_address_capture"])
+    connects = "Unable to detect location timezone, provide at least country_code and city."
+    for code in ("timezone_not_found", "geo_location_not_found"):
+        errors = error_marks(page.route, code, "city", str(error_copy(page.route, code).message))
+        assert errors["city"].startswith("We couldn't find that address.")
+        assert errors["post_code"] == "Check this is right."
+        assert "country_code" not in " ".join(errors.values())
+        assert connects not in " ".join(errors.values())
+    # Through the adapter's hook: ours whatever field the address adapter names (see report).
+    said = adapter_for(page.route).errors_for(page, "timezone_not_found", connects, {})
+    assert all(
+        "We couldn't find that address" in m or m == "Check this is right." for m in said.values()
+    )
+
+
+def test_address_messages_for_a_list_choice_say_choose(ctx):
+    address = adapter_for("postal_address_capture")
+    assert address.message_for_error("country_code_missing", "Country code is required.") == (
+        "Choose your country."
+    )
+    assert address.message_for_error("post_code_missing", "Postal (zip) code is required.") == (
+        "Enter your postcode or ZIP code."
+    )
+
+
+def test_market_page_geo_location_is_not_the_address_message(ctx):
+    market = adapter_for("market_surcharge_capture")
+    said = market.message_for_error("geo_location_not_found", "Unable to find market rates ...")
+    assert "electricity market" in said and "couldn't find that address" not in said
+    for alias in ("surcharge_capture", "region_select"):
+        assert adapter_for(alias).message_for_error("geo_location_not_found") == said
+    assert adapter_for("region_select").field_for_error("market_region_invalid") == "region"
