@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 
 from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document, render
 from webapp.page import Page
@@ -178,3 +179,70 @@ def test_market_page_geo_location_is_not_the_address_message(ctx):
     for alias in ("surcharge_capture", "region_select"):
         assert adapter_for(alias).message_for_error("geo_location_not_found") == said
     assert adapter_for("region_select").field_for_error("market_region_invalid") == "region"
+
+
+# -- time of day: on the period to fix, in the locale's time format ---------------------------
+
+TOD_FORM = {
+    "periods": "2",
+    "from_0": "07:00", "to_0": "15:00", "cost_0": "30.1",
+    "from_1": "16:00", "to_1": "07:00", "cost_1": "9.5",
+}  # fmt: skip
+
+
+def test_local_gap_sits_on_the_period_to_fix_in_12_hour_english(ctx):
+    adapter = adapter_for("rate_tod_capture")
+    result = adapter.parse(Page.from_connect(REFERENCE_PAGES["rate_tod_capture"]), TOD_FORM)
+    assert result.errors == {
+        "to_0": "There's a gap from 3:00\u202fPM to 4:00\u202fPM. End this period at "
+        "4:00\u202fPM, or start the next one at 3:00\u202fPM."
+    }
+    document = parse_document(
+        render(REFERENCE_PAGES["rate_tod_capture"], values=result.values, errors=result.errors)
+    )
+    ends = document.find(".//input[@id='f-to_0']")
+    assert ends.get("aria-invalid") == "true" and "f-to_0-error" in ends.get("aria-describedby")
+    # The group is not blamed.
+    assert document.find(".//*[@id='f-periods-error']") is None
+    summary = "".join(document.find(".//*[@id='error-summary']").itertext())
+    assert "Period 1 ends: There's a gap" in summary
+
+
+def test_gap_times_follow_the_locale(app):
+    with app.test_request_context("/connect/flow", method="POST"), force_locale("de_DE"):
+        adapter = adapter_for("rate_tod_capture")
+        page = Page.from_connect(REFERENCE_PAGES["rate_tod_capture"])
+        result = adapter.parse(page, TOD_FORM)
+        assert "from 15:00 to 16:00" in result.errors["to_0"]
+        context = adapter.context(page)
+        assert context["times"] == {"night_from": "23:00", "night_to": "07:00", "midnight": "00:00"}
+
+
+def test_connects_gap_is_placed_like_ours(ctx):
+    adapter = adapter_for("rate_tod_capture")
+    page = Page.from_connect(REFERENCE_PAGES["rate_tod_capture"])
+    connects = "Gap between 15:00:00 and 16:00:00 is found in the time period."
+    errors = adapter.errors_for(page, "gap_in_time_period", connects, TOD_FORM)
+    assert list(errors) == ["to_0"] and "3:00\u202fPM to 4:00\u202fPM" in errors["to_0"]
+    # Without the periods (or the times) it falls back to the group, still in our words.
+    fallback = adapter.errors_for(page, "gap_in_time_period", "Gap.", {})
+    assert fallback == {
+        "periods": "There's a gap between your periods. Together they must cover all 24 hours."
+    }
+
+
+def test_connects_zero_price_is_placed_on_its_period(ctx):
+    adapter = adapter_for("rate_tod_capture")
+    page = Page.from_connect(REFERENCE_PAGES["rate_tod_capture"])
+    form = {**TOD_FORM, "cost_1": "0"}
+    errors = adapter.errors_for(page, "cost_value_zero", "Tariff rate (cost) cannot be zero.", form)
+    assert list(errors) == ["cost_1"] and errors["cost_1"].startswith("The price can't be zero.")
+
+
+def test_tod_hint_and_time_errors_use_the_locale_format(ctx):
+    markup = render(REFERENCE_PAGES["rate_tod_capture"])
+    assert "for example 11:00\u202fPM to 7:00\u202fAM; 12:00\u202fAM as an end" in markup
+    adapter = adapter_for("rate_tod_capture")
+    page = Page.from_connect(REFERENCE_PAGES["rate_tod_capture"])
+    result = adapter.parse(page, {**TOD_FORM, "from_0": "soon"})
+    assert result.errors["from_0"] == "Enter a start time, for example 7:00\u202fAM."

@@ -150,10 +150,12 @@ def test_known_codes_get_our_copy_and_unknown_codes_our_general_message():
     # Never Connect's text, known code or not.
     assert adapter.message_for_error("some_new_code", "Connect's words.") == general
     assert adapter.message_for_error("some_new_code", "") == general
+    # Connect's gap message names the times: ours says them in the locale's format.
     tod = adapter_for("rate_tod_capture")
     gap = "Gap between 07:00:00 and 08:00:00 is found in the time period."
     assert tod.message_for_error("gap_in_time_period", gap) == (
-        "There's a gap between your periods. Together they must cover all 24 hours."
+        "There's a gap from 7:00\u202fAM to 8:00\u202fAM. Together the periods must cover all "
+        "24 hours."
     )
 
 
@@ -195,8 +197,8 @@ LOCAL_CASES = [
     (
         "rate_tod_capture",
         {**TYPED["rate_tod_capture"], "to_0": "22:00"},
-        "periods",
-        "Gap between 22:00 and 23:00 is found in the time period.",
+        "to_0",
+        "There's a gap from 10:00\u202fPM to 11:00\u202fPM. End this period at 11:00\u202fPM",
     ),
     (
         "rate_tod_capture",

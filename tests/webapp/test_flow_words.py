@@ -1,0 +1,46 @@
+"""Issue 12 through the whole app against the sandbox with plain form posts (no JavaScript): an
+address Connect cannot find is told in our words, a time-of-day gap sits on its period."""
+
+from __future__ import annotations
+
+import html
+
+from tests.webapp.conftest import GB_ADDRESS, Browser, Page
+from tests.webapp.test_flow_paths import start_demo
+
+CONNECTS_WORDS = "Unable to detect location timezone"
+
+
+def said(page: Page) -> str:
+    """The page's text as the customer reads it (tags dropped, entities decoded)."""
+    return html.unescape(page.text())
+
+
+def test_address_connect_cannot_find_is_told_in_our_words(browser: Browser) -> None:
+    """The sandbox answers timezone_not_found for the post code XX0 0XX (docs/protocol.md
+    §4.1): the customer reads our sentence, never Connect's, with what they typed kept."""
+    start_demo(browser)
+    typed = {**GB_ADDRESS, "post_code": "XX0 0XX"}
+    page = browser.submit(typed)
+    assert page.status == 422 and page.route == "postal_address_capture"
+    assert "We couldn't find that address." in said(page)
+    assert CONNECTS_WORDS not in page.html and "country_code" not in said(page)
+    assert 'id="error-summary"' in page.html
+    form = page.form_with(names=tuple(GB_ADDRESS))
+    for name, value in typed.items():
+        assert form.value(name) == value
+
+
+def test_time_of_day_gap_sits_on_the_period_to_fix(browser: Browser) -> None:
+    start_demo(browser)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Hearth & Home Electric")
+    browser.submit(button=("option", "TIME_OF_DAY"))
+    typed = {"from_0": "07:00", "to_0": "15:00", "cost_0": "31", "from_1": "16:00",
+             "to_1": "07:00", "cost_1": "9"}  # fmt: skip
+    page = browser.submit(typed)
+    assert page.status == 422
+    assert 'id="f-to_0-error"' in page.html and 'id="f-periods-error"' not in page.html
+    # (said() folds the narrow no-break space of "3:00 PM" into a plain one.)
+    assert "There's a gap from 3:00 PM to 4:00 PM" in said(page)
+    assert "Gap between" not in page.html
