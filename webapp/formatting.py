@@ -63,6 +63,16 @@ def format_display_rate(value: Decimal | None, unit: RateUnit, with_unit: bool =
     return f"{number}{joiner}{unit.per_kwh}"
 
 
+def format_unit_amount(value: Decimal | None, unit: RateUnit) -> str:
+    """A price already in the familiar unit, without "/kWh": 24.5 for GBP -> "24.5p", for a
+    sentence that says "per kWh" itself ("Did you mean 24.5p?")."""
+    if value is None:
+        return MISSING
+    number = format_number(value, 3 if unit.is_minor else 4)
+    joiner = "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
+    return f"{number}{joiner}{unit.symbol}"
+
+
 def format_rate(major: Any, currency: str | None = None, with_unit: bool = True) -> str:
     """A price per kWh from Connect (major units) -> the familiar unit: 0.245 GBP -> 24.5p/kWh."""
     unit = rate_unit(currency)

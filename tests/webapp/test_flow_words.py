@@ -1,12 +1,15 @@
 """Issue 12 through the whole app against the sandbox with plain form posts (no JavaScript): an
-address Connect cannot find is told in our words, a time-of-day gap sits on its period."""
+address Connect cannot find is told in our words, a time-of-day gap sits on its period, an
+implausible price is checked and can be confirmed."""
 
 from __future__ import annotations
 
 import html
 
+from flask import Flask
+
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page
-from tests.webapp.test_flow_paths import start_demo
+from tests.webapp.test_flow_paths import assert_saved, finish_summary, name_and_term, start_demo
 
 CONNECTS_WORDS = "Unable to detect location timezone"
 
@@ -29,6 +32,42 @@ def test_address_connect_cannot_find_is_told_in_our_words(browser: Browser) -> N
     form = page.form_with(names=tuple(GB_ADDRESS))
     for name, value in typed.items():
         assert form.value(name) == value
+
+
+def test_implausible_price_is_checked_and_can_be_confirmed(app: Flask, browser: Browser) -> None:
+    """2450 typed for 24.50 (pence) is asked about, with the value kept; ticking "it's right"
+    sends it; the check never reaches Connect."""
+    start_demo(browser)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Hearth & Home Electric")
+    page = browser.submit(button=("option", "FIXED"))
+    assert page.route == "rate_fixed_capture"
+
+    page = browser.submit({"cost": "2450"})
+    assert page.status == 422 and page.route == "rate_fixed_capture"
+    assert "Did you mean 24.5p?" in said(page)
+    form = page.form_with(names=("cost",))
+    assert form.value("cost") == "2450"
+    assert form.radios.get("confirm_cost") == ["2450"]  # the checkbox, not ticked yet
+    assert form.value("confirm_cost") is None
+
+    # A typo fixed instead: no confirmation needed.
+    page = browser.submit({"cost": "24.5"})
+    assert page.route == "tariff_name_capture", page.text()[:400]
+
+
+def test_confirmed_implausible_price_goes_through(app: Flask, browser: Browser) -> None:
+    start_demo(browser)
+    browser.submit(GB_ADDRESS)
+    browser.provider("Hearth & Home Electric")
+    browser.submit(button=("option", "FIXED"))
+    page = browser.submit({"cost": "150"})
+    assert page.status == 422 and "That's £1.50 per kWh. Did you mean 15p?" in said(page)
+    page = browser.submit({"cost": "150", "confirm_cost": "150"})
+    assert page.route == "tariff_name_capture", page.text()[:400]
+    name_and_term(browser, "Pricey")
+    assert "150" in browser.page.text()
+    assert_saved(finish_summary(browser, "summary_fixed_confirm", app))
 
 
 def test_time_of_day_gap_sits_on_the_period_to_fix(browser: Browser) -> None:

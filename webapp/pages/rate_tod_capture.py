@@ -17,11 +17,19 @@ from typing import Any, ClassVar
 from webapp.formatting import format_time_of_day
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
-from webapp.money import parse_decimal, to_major
+from webapp.money import parse_decimal, price_band, to_major
 from webapp.page import Page
 from webapp.pages.base import Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import error_field, message_for
-from webapp.pages.rates import check_rate, display_text, unit_of
+from webapp.pages.rates import (
+    check_rate,
+    confirm_checks,
+    confirm_name,
+    display_text,
+    is_confirmed,
+    typed_price_doubt,
+    unit_of,
+)
 
 DAY = 24 * 60
 MAX_PERIODS = 12
@@ -188,16 +196,22 @@ class RateTodCapture(PageAdapter):
             periods = self.periods_from_form(values)
         else:
             periods = self.periods_from_data(page.data)
+        unit = unit_of(page.data)
+        values = {**values, **self.flatten(periods)}
+        doubt = typed_price_doubt(unit, price_band(unit.currency))
         return {
-            "values": {**values, **self.flatten(periods)},
+            "values": values,
             "periods": periods,
-            "unit": unit_of(page.data),
+            "unit": unit,
             # The hint's example times in the customer's format, as the time inputs show them.
             "times": {
                 "night_from": shown(23 * 60),
                 "night_to": shown(7 * 60),
                 "midnight": shown(0),
             },
+            "checks": confirm_checks(
+                values, ctx["errors"], [(f"cost_{i}", doubt) for i in range(len(periods))]
+            ),
             "can_add": len(periods) < MAX_PERIODS,
             "can_remove": len(periods) > 1,
         }
@@ -264,7 +278,10 @@ class RateTodCapture(PageAdapter):
                 errors[f"to_{i}"] = _(
                     "Enter an end time, for example %(example)s.", example=shown(23 * 60)
                 )
-            cost, problem = check_rate(period["cost"])
+            confirmed = is_confirmed(form, f"cost_{i}", period["cost"])
+            if confirmed:
+                values[confirm_name(f"cost_{i}")] = period["cost"]
+            cost, problem = check_rate(period["cost"], unit, confirmed=confirmed)
             if problem:
                 errors[f"cost_{i}"] = problem
             if start is not None and end is not None:
