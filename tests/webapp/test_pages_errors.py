@@ -223,7 +223,7 @@ LOCAL_CASES = [
         "contract_term_capture",
         {"term": "date", "contract_end_date": "30/06/2026"},
         "contract_end_date",
-        "Enter a real date for the end of your contract.",
+        "Enter a real date as year-month-day, for example",
     ),
 ]
 
