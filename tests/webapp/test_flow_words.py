@@ -1,6 +1,6 @@
-"""Issue 12 through the whole app against the sandbox with plain form posts (no JavaScript): an
-address Connect cannot find is told in our words, a time-of-day gap sits on its period, an
-implausible price is checked and can be confirmed."""
+"""Issue 12, items 1, 2 and 12, through the whole app against the sandbox with plain form posts
+(no JavaScript): an address Connect cannot find is told in our words, an implausible price is
+checked and can be confirmed, a US customer is not told about VAT."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from flask import Flask
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page
 from tests.webapp.test_flow_paths import assert_saved, finish_summary, name_and_term, start_demo
 
+US_ADDRESS = {
+    "address_line1": "1 Test Street",
+    "city": "Austin",
+    "state": "TX",
+    "post_code": "78701",
+    "country_code": "US",
+}
 CONNECTS_WORDS = "Unable to detect location timezone"
 
 
@@ -83,3 +90,15 @@ def test_time_of_day_gap_sits_on_the_period_to_fix(browser: Browser) -> None:
     # (said() folds the narrow no-break space of "3:00 PM" into a plain one.)
     assert "There's a gap from 3:00 PM to 4:00 PM" in said(page)
     assert "Gap between" not in page.html
+
+
+def test_us_customer_is_told_about_taxes_not_vat(browser: Browser) -> None:
+    start_demo(browser)
+    page = browser.submit(US_ADDRESS)
+    assert page.route == "provider_select", page.text()[:400]
+    browser.provider("Ridgeline Electric Co-op")
+    page = browser.submit(button=("option", "FIXED"))
+    assert page.route == "rate_fixed_capture"
+    assert "including taxes" in said(page)
+    assert "VAT" not in said(page)
+    assert "¢/kWh" in page.html

@@ -37,7 +37,7 @@ def regions_of(data: Mapping[str, Any]) -> list[str]:
 class MarketSurchargeCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("market_surcharge_capture",)
     template: ClassVar[str] = "pages/market_surcharge_capture.html"
-    title: ClassVar[Any] = _l("Your supplier's extra charges")
+    title: ClassVar[Any] = _l("Your provider's extra charges")
     stage: ClassVar[int] = 4
     #: Which parts of the page this route shows.
     asks_surcharge: ClassVar[bool] = True

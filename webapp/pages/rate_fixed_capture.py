@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from webapp.formatting import tax_kind
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import price_band, to_major
 from webapp.page import Page
 from webapp.pages.base import PageAdapter, Rerender, Submit
 from webapp.pages.common import error_field
 from webapp.pages.rates import (
+    PRICE_INTROS,
     check_rate,
     confirm_checks,
     confirm_name,
@@ -37,6 +39,7 @@ class RateFixedCapture(PageAdapter):
         doubt = typed_price_doubt(unit, price_band(unit.currency))
         return {
             "unit": unit,
+            "intro": str(PRICE_INTROS[tax_kind(unit.currency)]),
             "checks": confirm_checks(ctx["values"], ctx["errors"], [("cost", doubt)]),
         }
 

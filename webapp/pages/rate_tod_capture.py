@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any, ClassVar
 
-from webapp.formatting import format_time_of_day
+from webapp.formatting import format_time_of_day, tax_kind
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import parse_decimal, price_band, to_major
@@ -22,6 +22,7 @@ from webapp.page import Page
 from webapp.pages.base import Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import error_field, message_for
 from webapp.pages.rates import (
+    PERIOD_INTROS,
     check_rate,
     confirm_checks,
     confirm_name,
@@ -203,6 +204,7 @@ class RateTodCapture(PageAdapter):
             "values": values,
             "periods": periods,
             "unit": unit,
+            "intro": str(PERIOD_INTROS[tax_kind(unit.currency)]),
             # The hint's example times in the customer's format, as the time inputs show them.
             "times": {
                 "night_from": shown(23 * 60),

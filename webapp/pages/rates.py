@@ -18,6 +18,7 @@ from typing import Any
 
 from webapp.formatting import format_money, format_percent, format_unit_amount
 from webapp.i18n import gettext as _
+from webapp.i18n import lazy_gettext as _l
 from webapp.money import (
     PLAUSIBLE_PERCENTAGE,
     Band,
@@ -30,6 +31,19 @@ from webapp.money import (
     to_display,
 )
 from webapp.pages.common import message_for
+
+# The sentence under a price page's title, in the tax wording of the customer's market (see
+# formatting.tax_kind): a US bill has no VAT.
+PRICE_INTROS: dict[str, Any] = {
+    "vat": _l("Enter the unit rate from your bill, including VAT."),
+    "gst": _l("Enter the unit rate from your bill, including GST."),
+    "taxes": _l("Enter the unit rate from your bill, including taxes."),
+}
+PERIOD_INTROS: dict[str, Any] = {
+    "vat": _l("Enter each time period and its price from your bill, including VAT."),
+    "gst": _l("Enter each time period and its price from your bill, including GST."),
+    "taxes": _l("Enter each time period and its price from your bill, including taxes."),
+}
 
 
 def unit_of(data: Mapping[str, Any]) -> RateUnit:
