@@ -114,6 +114,16 @@ def _joiner(unit: RateUnit) -> str:
     return "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
 
 
+def format_unit_amount(value: Decimal | None, unit: RateUnit) -> str:
+    """A price already in the familiar unit, without "/kWh": 24.5 for GBP -> "24.5p", for a
+    sentence that says "per kWh" itself ("Did you mean 24.5p?")."""
+    if value is None:
+        return MISSING
+    number = format_number(value, 3 if unit.is_minor else 4)
+    joiner = "" if unit.symbol in _TIGHT_SYMBOLS else "\u00a0"
+    return f"{number}{joiner}{unit.symbol}"
+
+
 def format_rate(major: Any, currency: str | None = None, with_unit: bool = True) -> str:
     """A price per kWh from Connect (major units) -> the familiar unit: 0.245 GBP -> 24.5p/kWh."""
     unit = rate_unit(currency)
@@ -188,3 +198,32 @@ def country_name(code: Any) -> str:
     """ "GB" -> "United Kingdom" in the customer's language; an unknown code is shown as is."""
     text = str(code or "").strip().upper()
     return current_locale().territories.get(text, text)
+
+
+# Which tax a retail price includes, by the customer's market, for "including VAT" and friends.
+# A price on a bill always includes it; what differs is the name. Countries where we know the
+# name win over the currency (the euro is also spent outside the EU); anything unknown gets the
+# neutral "taxes", which is never wrong.
+_VAT_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU",
+    "IE", "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+    "ZA",
+})  # fmt: skip
+_GST_COUNTRIES = frozenset({"AU", "NZ", "SG", "IN"})
+_CURRENCY_TAX = {
+    "GBP": "vat", "EUR": "vat", "CHF": "vat", "SEK": "vat", "NOK": "vat", "DKK": "vat",
+    "PLN": "vat", "CZK": "vat", "ZAR": "vat", "AUD": "gst", "NZD": "gst",
+}  # fmt: skip
+
+
+def tax_kind(currency_code: str | None = None, country_code: str | None = None) -> str:
+    """ "vat", "gst" or "taxes": how prices in the customer's market name their tax. The US (sales
+    taxes and fees that vary by state) and Canada (GST, HST or PST by province) get "taxes"."""
+    country = (country_code or "").strip().upper()
+    if country in _VAT_COUNTRIES:
+        return "vat"
+    if country in _GST_COUNTRIES:
+        return "gst"
+    if country:
+        return "taxes"
+    return _CURRENCY_TAX.get((currency_code or "").strip().upper(), "taxes")

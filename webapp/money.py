@@ -8,6 +8,7 @@ the familiar unit; the page adapters convert at the edge with :func:`to_major` a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -89,14 +90,22 @@ def finite_decimal(value: Any) -> Decimal | None:
     return number
 
 
+# What a person types as a number: ASCII digits, one decimal point, an optional sign. Python's
+# Decimal also takes "1_000", "1e3" and digits of other scripts; a customer who typed any of
+# those meant something we should ask about, not guess.
+_TYPED_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+
+
 def parse_decimal(text: str | None) -> Decimal | None:
     """A typed number, accepting a decimal comma; ``None`` when it is not a finite number of
-    sensible size."""
+    sensible size written with plain digits."""
     if text is None:
         return None
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if cleaned.count(",") == 1 and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
+    if not _TYPED_NUMBER.match(cleaned):
+        return None
     return finite_decimal(cleaned)
 
 
@@ -113,3 +122,89 @@ def to_display(major_value: float | int | str | None, unit: RateUnit) -> Decimal
         return None
     value = major * unit.factor
     return value.normalize() if value == value.to_integral() else value
+
+
+# -- plausible prices --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a retail price per kWh (taxes included) sensibly lies, in major units. Outside it a
+    typed value is more likely a slip (a missing decimal point, pounds typed as pence) than a
+    real price, so the form asks before sending it; the customer can still confirm it."""
+
+    low: Decimal
+    high: Decimal
+    #: An everyday price, to pick the likeliest of several corrections; ``None``: suggest none.
+    typical: Decimal | None
+
+    def contains(self, major: Decimal) -> bool:
+        return self.low <= major <= self.high
+
+
+def _band(low: str, high: str, typical: str | None) -> Band:
+    return Band(Decimal(low), Decimal(high), Decimal(typical) if typical else None)
+
+
+# The one place the bands live. Generous on purpose (a soft check that nags real prices is worse
+# than one that misses a slip): the 2022 price spikes, night rates and island prices fit inside.
+PRICE_BANDS: dict[str, Band] = {
+    "GBP": _band("0.01", "1.00", "0.25"),  # 1p to £1; the 2024 cap is about 25p
+    "EUR": _band("0.01", "1.00", "0.30"),  # 1c to €1; German retail about 30c
+    "USD": _band("0.01", "1.00", "0.16"),  # 1¢ to $1; Hawaii about 40¢
+    "CAD": _band("0.01", "1.00", "0.14"),
+    "AUD": _band("0.01", "1.50", "0.30"),
+    "NZD": _band("0.01", "1.50", "0.30"),
+    "CHF": _band("0.01", "1.50", "0.30"),
+    "SEK": _band("0.05", "15", "1.50"),  # the Nordic spikes of 2022 reached 8 SEK
+    "NOK": _band("0.05", "15", "1.20"),
+    "DKK": _band("0.05", "15", "2.00"),
+    "PLN": _band("0.05", "5", "1.00"),
+    "CZK": _band("0.5", "30", "6"),
+    "ZAR": _band("0.1", "20", "3"),
+}
+# Any other currency: only values no currency's kWh costs (a thousandth of a unit, or ten
+# thousand units: Indonesian and Vietnamese prices run to a few thousand), and no suggestion.
+DEFAULT_BAND = _band("0.001", "10000", None)
+
+
+def price_band(currency_code: str | None) -> Band:
+    """The plausible band of a price per kWh in this currency."""
+    return PRICE_BANDS.get((currency_code or "").strip().upper(), DEFAULT_BAND)
+
+
+def surcharge_band(currency_code: str | None) -> Band:
+    """A market tariff's fixed charge per kWh: it may be small (a tenth of the lowest price) but
+    not more than a whole price, and is typically a tenth of one."""
+    band = price_band(currency_code)
+    typical = band.typical / 10 if band.typical is not None else None
+    return Band(band.low / 10, band.high, typical)
+
+
+# A percentage added to the market price above this is almost certainly a slip (the fixed charge
+# typed in the wrong box, or 1.5 typed as 150); percentages are the same in every currency.
+PLAUSIBLE_PERCENTAGE = Decimal(100)
+
+# The slips a correction undoes: a decimal point left out or misplaced, pence typed as pounds.
+_SHIFTS = (Decimal(10), Decimal(100), Decimal(1000))
+
+
+def likely_meant(display_value: Decimal, unit: RateUnit, band: Band) -> Decimal | None:
+    """The correction of an implausible price most likely meant (24.5 for a typed 2450 pence),
+    in the same unit as typed; ``None`` when no shift by a power of ten lands in the band or the
+    band has no typical price to prefer one."""
+    if band.typical is None or display_value <= 0:
+        return None
+    candidates = [
+        shifted
+        for factor in _SHIFTS
+        for shifted in (display_value / factor, display_value * factor)
+        if band.contains(shifted / unit.factor)
+    ]
+    if not candidates:
+        return None
+    typical = band.typical * unit.factor
+    # Closest on a log scale: 24.5 beats 2.45 for a typical 25, whichever side it is on.
+    best = min(candidates, key=lambda c: abs((c / typical).ln()))
+    # Without trailing zeros, and 30 rather than normalize()'s 3E+1.
+    return best.quantize(Decimal(1)) if best == best.to_integral() else best.normalize()

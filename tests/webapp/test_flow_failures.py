@@ -87,10 +87,10 @@ def test_partner_start_while_upstream_is_down(redis_server: RedisServer, sandbox
 @pytest.mark.parametrize(
     ("typed", "marker", "message"),
     [
-        # Caught by Connect (timezone_not_found concerns the whole address: the page summary).
-        ({"post_code": "XX0 0XX"}, 'id="error-summary"', "Unable to detect location timezone"),
-        # Caught by us first, with Connect's own wording, next to the field.
-        ({"city": ""}, 'id="f-city-error"', "City name is required."),
+        # Caught by Connect (timezone_not_found: the address was not found), in our words.
+        ({"post_code": "XX0 0XX"}, 'id="error-summary"', "find that address"),
+        # Caught by us first, in the same words Connect's code gets, next to the field.
+        ({"city": ""}, 'id="f-city-error"', "Enter your town or city."),
     ],
 )
 def test_connect_validation_error_shows_inline_with_typed_values(

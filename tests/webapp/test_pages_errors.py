@@ -143,31 +143,36 @@ def test_connect_error_shows_next_to_its_field(ctx, route, code, field):
             assert element.get("value") == value, name
 
 
-def test_known_codes_get_our_translated_copy_and_unknown_keep_connects():
+def test_known_codes_get_our_copy_and_unknown_codes_our_general_message():
     adapter = adapter_for("postal_address_capture")
-    assert adapter.message_for_error("city_missing", "x") == "City name is required."
-    assert adapter.message_for_error("some_new_code", "Connect's words.") == "Connect's words."
-    assert adapter.message_for_error("some_new_code", "") == "Something went wrong on this step."
-    # Connect's gap message names the times: keep it rather than our generic text.
+    assert adapter.message_for_error("city_missing", "x") == "Enter your town or city."
+    general = "Something went wrong on this step. Check your answers and try again."
+    # Never Connect's text, known code or not.
+    assert adapter.message_for_error("some_new_code", "Connect's words.") == general
+    assert adapter.message_for_error("some_new_code", "") == general
+    # Connect's gap message names the times: ours says them in the locale's format.
     tod = adapter_for("rate_tod_capture")
     gap = "Gap between 07:00:00 and 08:00:00 is found in the time period."
-    assert tod.message_for_error("gap_in_time_period", gap) == gap
+    assert tod.message_for_error("gap_in_time_period", gap) == (
+        "There's a gap from 7:00\u202fAM to 8:00\u202fAM. Together the periods must cover all "
+        "24 hours."
+    )
 
 
-# -- our own checks give the same messages, on the same fields, with values kept -----------
+# -- our own checks give our messages too, on the same fields, with values kept -------------
 
 LOCAL_CASES = [
     (
         "postal_address_capture",
         {**TYPED["postal_address_capture"], "city": ""},
         "city",
-        "City name is required.",
+        "Enter your town or city.",
     ),
     (
         "postal_address_capture",
         {**TYPED["postal_address_capture"], "country_code": "XQ"},
         "country_code",
-        "Country code must be in two-letter ISO 3166-1 alpha-2 format.",
+        "Choose your country from the list.",
     ),
     (
         "postal_address_capture",
@@ -179,10 +184,10 @@ LOCAL_CASES = [
         "provider_name_capture",
         {"provider_name": "  "},
         "provider_name",
-        "Provider name is required.",
+        "Enter the name of your provider.",
     ),
-    ("rate_fixed_capture", {"cost": "0"}, "cost", "Tariff rate (cost) cannot be zero."),
-    ("rate_fixed_capture", {"cost": "-3"}, "cost", "Tariff rate (cost) must be greater than zero."),
+    ("rate_fixed_capture", {"cost": "0"}, "cost", "The price can't be zero."),
+    ("rate_fixed_capture", {"cost": "-3"}, "cost", "The price can't be negative."),
     (
         "rate_fixed_capture",
         {"cost": "abc"},
@@ -192,39 +197,39 @@ LOCAL_CASES = [
     (
         "rate_tod_capture",
         {**TYPED["rate_tod_capture"], "to_0": "22:00"},
-        "periods",
-        "Gap between 22:00 and 23:00 is found in the time period.",
+        "to_0",
+        "There's a gap from 10:00\u202fPM to 11:00\u202fPM. End this period at 11:00\u202fPM",
     ),
     (
         "rate_tod_capture",
         {**TYPED["rate_tod_capture"], "cost_1": "0"},
         "cost_1",
-        "Tariff rate (cost) cannot be zero.",
+        "The price can't be zero.",
     ),
     (
         "market_surcharge_capture",
         {**TYPED["market_surcharge_capture"], "surcharge_percentage": "-1"},
         "surcharge_percentage",
-        "Surcharge percentage must be larger than zero.",
+        "The percentage can't be negative.",
     ),
     (
         "market_surcharge_capture",
         {**TYPED["market_surcharge_capture"], "region": "XX"},
         "region",
-        "Specified region is invalid.",
+        "Choose your region from the list.",
     ),
-    ("tariff_name_capture", {"tariff_name": ""}, "tariff_name", "Tariff name is required."),
+    ("tariff_name_capture", {"tariff_name": ""}, "tariff_name", "Enter your tariff's name."),
     (
         "contract_term_capture",
         {"term": "date", "contract_end_date": "30/06/2026"},
         "contract_end_date",
-        "Incorrect date format.",
+        "Enter a real date as year-month-day, for example",
     ),
 ]
 
 
 @pytest.mark.parametrize(("route", "form", "field", "message"), LOCAL_CASES)
-def test_local_checks_use_connects_messages_inline(ctx, route, form, field, message):
+def test_local_checks_use_our_messages_inline(ctx, route, form, field, message):
     adapter = adapter_for(route)
     page = REFERENCE_PAGES[route]
     result = adapter.parse(Page.from_connect(page), form)
@@ -256,4 +261,4 @@ def test_stale_region_choice_is_kept_when_regions_change(ctx):
     adapter = adapter_for("market_surcharge_capture")
     result = adapter.parse(Page.from_connect(page), TYPED["market_surcharge_capture"])
     assert isinstance(result, Rerender)
-    assert result.errors["region"] == "Specified region is invalid."
+    assert result.errors["region"] == "Choose your region from the list."

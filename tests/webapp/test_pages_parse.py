@@ -115,13 +115,26 @@ def test_fixed_rate_prefills_from_connect_in_familiar_unit():
 
 @pytest.mark.parametrize(
     ("typed", "minutes"),
-    [("07:00", 420), ("7:00", 420), ("0700", 420), ("7", 420), ("23:30:00", 1410), ("24:00", 0)],
+    [
+        ("07:00", 420),
+        ("7:00", 420),
+        ("0700", 420),
+        ("7", 420),
+        ("23:30:00", 1410),
+        ("24:00", 0),
+        # 12-hour forms, as our examples read in an "en" locale, for a browser with a text box.
+        ("7pm", 1140),
+        ("7:30 PM", 1170),
+        ("3:00\u202fPM", 900),
+        ("12am", 0),
+        ("12:00 p.m.", 720),
+    ],
 )
 def test_parse_time(typed, minutes):
     assert parse_time(typed) == minutes
 
 
-@pytest.mark.parametrize("typed", ["", "25:00", "7pm", "12:60", "abc"])
+@pytest.mark.parametrize("typed", ["", "25:00", "13pm", "0am", "12:60", "abc"])
 def test_parse_time_rejects(typed):
     assert parse_time(typed) is None
 
@@ -171,7 +184,11 @@ def test_tod_overlap_is_refused_with_times():
     }
     result = parse("rate_tod_capture", form)
     assert isinstance(result, Rerender)
-    assert "overlap between 22:00 and 23:00" in result.errors["periods"]
+    # On the period that starts inside the other, in the locale's time format ("en": 12-hour).
+    assert result.errors == {
+        "from_1": "This period overlaps another from 10:00\u202fPM to 11:00\u202fPM. Each time "
+        "of day must be in one period only."
+    }
 
 
 def test_tod_add_and_remove_keep_the_day_covered():

@@ -8,7 +8,9 @@ The flow blueprint (``webapp/flow.py``) knows neither; it asks the adapter for t
 * :meth:`PageAdapter.parse` turns a posted form into what to send upstream (``Submit``), or into
   a re-render without calling upstream (``Rerender``: a check we can make ourselves failed, or a
   purely local edit such as adding a time-of-day period);
-* :meth:`PageAdapter.field_for_error` says next to which field a Connect error code belongs.
+* :meth:`PageAdapter.field_for_error` says next to which field a Connect error code belongs, and
+  :meth:`PageAdapter.errors_for` gives every field it marks with our words for it (the table is
+  ``webapp/pages/common.py``'s ``ERRORS``).
 
 Every form posts ``route`` (the route it was rendered for), ``csrf_token`` and ``flow`` (the
 cookie-less session handle) as hidden fields; actions are ``<button name="action" value="...">``.
@@ -129,10 +131,11 @@ class PageAdapter:
         return {}
 
     def message_for_error(self, code: str, message: str | None = None) -> str:
-        """The text to show for a Connect error code (translated when we know the code)."""
+        """Our text for a Connect error code on this page, translated; never Connect's own
+        ``message``, which is written for developers (see ``common.ERRORS``)."""
         from webapp.pages.common import message_for
 
-        return message_for(code, message)
+        return message_for(code, message, route=self.routes[0] if self.routes else None)
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         """Turn a posted form into a step. The default handles action-only pages."""
@@ -142,5 +145,20 @@ class PageAdapter:
         return Rerender(errors={FORM_ERROR: _("Choose one of the options on this page.")})
 
     def field_for_error(self, code: str) -> str:
-        """Which form field a Connect error code belongs to; FORM_ERROR if none."""
-        return FORM_ERROR
+        """Which form field a Connect error code belongs to; FORM_ERROR if none. The table is
+        ``common.ERRORS``."""
+        from webapp.pages.common import error_field
+
+        return error_field(self.routes[0] if self.routes else None, code)
+
+    def errors_for(
+        self, page: Page, code: str, message: str | None, values: Mapping[str, Any]
+    ) -> Errors:
+        """Every field a Connect error marks, each with its message, for the page re-rendered
+        with ``values`` (what the customer posted). An address that cannot be found marks the
+        fields to check, not just one; a route whose fields are numbered (the time-of-day
+        periods) overrides this to find the one to fix from ``values``."""
+        from webapp.pages.common import error_marks
+
+        target = self.field_for_error(code)
+        return error_marks(page.route, code, target, self.message_for_error(code, message))

@@ -1,53 +1,237 @@
-"""Helpers shared by several page adapters: Connect's error messages, the provider and address
-sub-objects, list filtering and reading typed form values."""
+"""Helpers shared by several page adapters: our words for Connect's error codes, the provider and
+address sub-objects, list filtering and reading typed form values."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from webapp.i18n import lazy_gettext as _l
+from webapp.pages.base import FORM_ERROR, Errors
 
-# Connect's own messages (docs/protocol.md §6.3), marked for translation. Our local checks use the
-# same text, so a customer sees the same words whichever side caught the mistake. Messages that
-# embed ids (provider_not_found ...) are shown as Connect sent them, since only Connect knows them.
-ERROR_MESSAGES: dict[str, Any] = {
-    "address_line1_missing": _l("First line of address is required."),
-    "city_missing": _l("City name is required."),
-    "post_code_missing": _l("Postal (zip) code is required."),
-    "country_code_missing": _l("Country code is required."),
-    "country_code_invalid": _l("Country code must be in two-letter ISO 3166-1 alpha-2 format."),
-    "timezone_not_found": _l(
-        "Unable to detect location timezone, provide at least country_code and city."
+
+@dataclass(frozen=True)
+class ErrorCopy:
+    """Our words for one Connect error code on one page, and the fields they belong to."""
+
+    message: Any  # a lazy string, translated when shown
+    #: The form fields to mark; the first carries ``message``, the others ``also``. Empty: the
+    #: page as a whole (the error summary), for codes no field of the form can fix.
+    fields: tuple[str, ...] = ()
+    also: Any = None
+
+
+ANY_PAGE = "*"
+_CHECK_THIS = _l("Check this is right.")
+_ADDRESS_NOT_FOUND = ErrorCopy(
+    # Connect's text ("provide at least country_code and city") blames fields the customer
+    # filled in; what failed is finding the address, and the typed parts are what to check.
+    _l(
+        "We couldn't find that address. Check that the town or city and the postcode or ZIP "
+        "code are right."
     ),
-    "geo_location_not_found": _l("Unable to resolve geo location, provide complete address."),
-    "provider_id_missing": _l("Provider ID is required."),
-    "provider_name_missing": _l("Provider name is required."),
-    "tariff_id_missing": _l("Tariff ID is required."),
-    "option_invalid": _l("The options array can only contain one item."),
-    "cost_value_zero": _l("Tariff rate (cost) cannot be zero."),
-    "cost_value_negative": _l("Tariff rate (cost) must be greater than zero."),
-    "valid_from_invalid": _l("Time period start must be in format HH:mm:ss."),
-    "valid_to_invalid": _l("Time period end must be in format HH:mm:ss."),
-    "incomplete_time_period": _l("Time period must cover the full 24 hours."),
-    "surcharge_percentage_invalid": _l("Surcharge percentage must be larger than zero."),
-    "market_region_invalid": _l("Specified region is invalid."),
-    "tariff_name_missing": _l("Tariff name is required."),
-    "date_format_invalid": _l("Incorrect date format."),
-    "action_missing": _l("Action parameter is required."),
-    "data_json_invalid": _l("Data does not conform to the JSON schema."),
+    ("city", "post_code"),
+    _CHECK_THIS,
+)
+_PRICE_ZERO = _l("The price can't be zero. Enter the price per kWh from your bill.")
+_PRICE_NEGATIVE = _l("The price can't be negative. Enter the price per kWh from your bill.")
+
+# Every error code of docs/protocol.md §6.3 and §6.4, per page: what the customer reads and next
+# to which field. Connect's own messages are English, written for developers and sometimes name
+# ids or JSON fields; none of them ever reaches a customer (message_for). The §6.5 codes answer
+# the partner's create-token call and never reach a page.
+ERRORS: dict[str, dict[str, ErrorCopy]] = {
+    "postal_address_capture": {
+        "address_line1_missing": ErrorCopy(
+            _l("Enter the first line of your address."), ("address_line1",)
+        ),
+        "city_missing": ErrorCopy(_l("Enter your town or city."), ("city",)),
+        "post_code_missing": ErrorCopy(_l("Enter your postcode or ZIP code."), ("post_code",)),
+        "country_code_missing": ErrorCopy(_l("Choose your country."), ("country_code",)),
+        "country_code_invalid": ErrorCopy(
+            _l("Choose your country from the list."), ("country_code",)
+        ),
+        "timezone_not_found": _ADDRESS_NOT_FOUND,
+        "geo_location_not_found": _ADDRESS_NOT_FOUND,
+    },
+    "provider_select": {
+        "provider_id_missing": ErrorCopy(_l("Choose your provider from the list.")),
+        "provider_not_found": ErrorCopy(
+            _l("We couldn't find that provider. Choose yours from the list.")
+        ),
+        "provider_id_invalid": ErrorCopy(
+            _l(
+                "That provider doesn't supply your address. Choose another from the list, or "
+                "change your address."
+            )
+        ),
+    },
+    "provider_name_capture": {
+        "provider_name_missing": ErrorCopy(
+            _l("Enter the name of your provider."), ("provider_name",)
+        ),
+    },
+    "tariff_select": {
+        "tariff_id_missing": ErrorCopy(_l("Choose your tariff from the list.")),
+        "tariff_not_found": ErrorCopy(
+            _l("We couldn't find that tariff. Choose yours from the list.")
+        ),
+        "tariff_id_invalid": ErrorCopy(
+            _l("That tariff isn't one of your provider's. Choose yours from the list.")
+        ),
+    },
+    "tariff_structure_select": {
+        "option_invalid": ErrorCopy(_l("Choose one of the options.")),
+        "option_not_supported": ErrorCopy(
+            _l("That option isn't available for your provider. Choose another.")
+        ),
+    },
+    "rate_fixed_capture": {
+        "cost_value_zero": ErrorCopy(_PRICE_ZERO, ("cost",)),
+        "cost_value_negative": ErrorCopy(_PRICE_NEGATIVE, ("cost",)),
+    },
+    # Connect names no period; RateTodCapture.errors_for finds the one to fix when it can.
+    "rate_tod_capture": {
+        "cost_value_zero": ErrorCopy(
+            _l("A price can't be zero. Enter each period's price per kWh from your bill."),
+            ("periods",),
+        ),
+        "cost_value_negative": ErrorCopy(
+            _l("A price can't be negative. Enter each period's price per kWh from your bill."),
+            ("periods",),
+        ),
+        "valid_from_invalid": ErrorCopy(
+            _l("Check the start times: each must be a time of day."), ("periods",)
+        ),
+        "valid_to_invalid": ErrorCopy(
+            _l("Check the end times: each must be a time of day."), ("periods",)
+        ),
+        "gap_in_time_period": ErrorCopy(
+            _l("There's a gap between your periods. Together they must cover all 24 hours."),
+            ("periods",),
+        ),
+        # Also the sandbox's answer to overlapping periods (docs/protocol.md §4.7).
+        "incomplete_time_period": ErrorCopy(
+            _l(
+                "Together your periods must cover all 24 hours, each time of day once. Check "
+                "the start and end times."
+            ),
+            ("periods",),
+        ),
+    },
+    "market_surcharge_capture": {
+        "surcharge_percentage_invalid": ErrorCopy(
+            _l("The percentage can't be negative. Leave it empty if your provider adds none."),
+            ("surcharge_percentage",),
+        ),
+        # Not the address page's meaning: the address was found, its market was not. Nothing
+        # on this page can fix it.
+        "geo_location_not_found": ErrorCopy(
+            _l(
+                "We couldn't find the electricity market for your address. Please try again; "
+                "if it keeps happening, contact the company that sent you here."
+            )
+        ),
+        "market_region_invalid": ErrorCopy(_l("Choose your region from the list."), ("region",)),
+    },
+    "tariff_name_capture": {
+        "tariff_name_missing": ErrorCopy(_l("Enter your tariff's name."), ("tariff_name",)),
+    },
+    "contract_term_capture": {
+        "date_format_invalid": ErrorCopy(
+            _l("Enter a real date for the end of your contract."), ("contract_end_date",)
+        ),
+    },
+    # Codes any page can get. The flow acts on the token and route codes itself (a new page,
+    # the expired page) before it shows a message; these words are for anything that slips by.
+    ANY_PAGE: {
+        "action_missing": ErrorCopy(_l("Choose one of the options on this page.")),
+        "action_invalid": ErrorCopy(
+            _l("That option isn't available on this page. Choose one of the options shown.")
+        ),
+        "data_json_invalid": ErrorCopy(_l("We couldn't read your answer. Check it and try again.")),
+        "token_expired": ErrorCopy(
+            _l("This connection has expired. Start again from the company that sent you here.")
+        ),
+        "session_completed": ErrorCopy(_l("This connection is already finished.")),
+        "connect_token_missing": ErrorCopy(
+            _l("This connection isn't valid. Start again from the company that sent you here.")
+        ),
+        "token_not_found": ErrorCopy(
+            _l("This connection isn't valid. Start again from the company that sent you here.")
+        ),
+        "connect_token_invalid": ErrorCopy(
+            _l("This connection isn't valid. Start again from the company that sent you here.")
+        ),
+        "route_missing": ErrorCopy(
+            _l("This page had moved on, so nothing was sent. Check it and try again.")
+        ),
+        "route_invalid": ErrorCopy(
+            _l("This page had moved on, so nothing was sent. Check it and try again.")
+        ),
+        "internal_error": ErrorCopy(
+            _l("The tariff service had a problem. Nothing was saved; please try again.")
+        ),
+        "unexpected_error": ErrorCopy(
+            _l("The tariff service had a problem. Nothing was saved; please try again.")
+        ),
+    },
 }
 
+# Anode's routes that render a zero page (docs/protocol.md §1.2) share its errors.
+_ROUTE_ALIASES = {
+    "surcharge_capture": "market_surcharge_capture",
+    "region_select": "market_surcharge_capture",
+}
 
-def message_for(code: str, upstream_message: str | None = None) -> str:
-    """The customer-facing text for a Connect error code: our translated copy when we know the
-    code and its text carries no ids, else Connect's own message."""
-    known = ERROR_MESSAGES.get(code)
-    if known is not None:
-        return str(known)
-    return (upstream_message or "").strip() or str(_l("Something went wrong on this step."))
+#: What a code we have no words for says: ours, never Connect's text.
+GENERAL_ERROR = _l("Something went wrong on this step. Check your answers and try again.")
+
+
+def error_copy(route: str | None, code: str) -> ErrorCopy | None:
+    """Our copy for a code on a page; without a route, the first page that knows the code (the
+    same words wherever a local check reuses them). ``None`` for a code nobody documented."""
+    if route:
+        route = _ROUTE_ALIASES.get(route, route)
+        found = ERRORS.get(route, {}).get(code)
+        if found is not None:
+            return found
+        return ERRORS[ANY_PAGE].get(code)
+    for table in ERRORS.values():
+        if code in table:
+            return table[code]
+    return None
+
+
+def message_for(code: str, upstream_message: str | None = None, route: str | None = None) -> str:
+    """The customer-facing text for a Connect error code, translated. ``upstream_message`` is
+    Connect's English text: accepted so callers can pass what they got, and never shown, since
+    it is written for developers (it names JSON fields and ids); an unknown code gets our
+    general message."""
+    copy = error_copy(route, code)
+    return str(copy.message if copy is not None else GENERAL_ERROR)
+
+
+def error_field(route: str | None, code: str) -> str:
+    """The field a Connect error code belongs to on a page (the first, if several are to be
+    checked); FORM_ERROR for the page as a whole."""
+    copy = error_copy(route, code)
+    return copy.fields[0] if copy is not None and copy.fields else FORM_ERROR
+
+
+def error_marks(route: str | None, code: str, field: str, message: str) -> Errors:
+    """``{field: message}`` plus, when the code's copy marks several fields and ``field`` is its
+    first, a pointer on each of the others ("Check this is right.") so every field to check is
+    marked and listed in the error summary."""
+    errors: Errors = {field: message}
+    copy = error_copy(route, code)
+    if copy is not None and copy.fields and copy.fields[0] == field:
+        for other in copy.fields[1:]:
+            errors[other] = str(copy.also or _CHECK_THIS)
+    return errors
 
 
 def text(form: Mapping[str, str], name: str, max_length: int = 200) -> str:

@@ -3,16 +3,17 @@ customer does not know (then Connect gets no data at all, as the reference clien
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
-from webapp.pages.common import message_for
+from webapp.pages.base import PageAdapter, Rerender, Submit
+from webapp.pages.common import error_field
 
 NO_END_DATE = "0001-01-01T00:00:00Z"
 _DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -30,6 +31,15 @@ def parse_date(typed: str) -> date | None:
     return value if 2000 <= value.year <= 2100 else None
 
 
+def _real_date(typed: str) -> bool:
+    """YYYY-MM-DD naming a day the calendar has, whatever its year."""
+    try:
+        date.fromisoformat(typed.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def date_of(rfc3339: Any) -> date | None:
     """Connect's RFC 3339 date-time (with or without fractions) -> the calendar date."""
     if not isinstance(rfc3339, str) or not rfc3339:
@@ -40,11 +50,22 @@ def date_of(rfc3339: Any) -> date | None:
         return None
 
 
+def example_end(today: date) -> date:
+    """An end date for examples that is always ahead: the last day of this month next year.
+    A fixed example goes stale (this page's said 2026-06-30 long after that day)."""
+    year = today.year + 1
+    return date(year, today.month, calendar.monthrange(year, today.month)[1])
+
+
 class ContractTermCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("contract_term_capture",)
     template: ClassVar[str] = "pages/contract_term_capture.html"
     title: ClassVar[Any] = _l("When your contract ends")
     stage: ClassVar[int] = 5
+
+    def today(self) -> date:
+        """Today, for the example date; tests pin it."""
+        return datetime.now(UTC).date()
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         raw = data.get("contract_end_date")
@@ -74,15 +95,25 @@ class ContractTermCapture(PageAdapter):
                 values=values, errors={"contract_end_date": _("Enter your contract's end date.")}
             )
         end = parse_date(typed)
+        if end is None and _DATE_RE.match(typed) and _real_date(typed):
+            # A real date, in the picker's format, but a year no contract has.
+            return Rerender(
+                values=values,
+                errors={"contract_end_date": _("Enter a date between 2000 and 2100.")},
+            )
         if end is None:
+            # A date picker cannot post a malformed date, so this is a browser that shows a text
+            # box instead: tell it the one format the box takes.
             return Rerender(
                 values=values,
                 errors={
-                    "contract_end_date": f"{message_for('date_format_invalid')} "
-                    + _("Use the format YYYY-MM-DD, for example 2026-06-30.")
+                    "contract_end_date": _(
+                        "Enter a real date as year-month-day, for example %(example)s.",
+                        example=example_end(self.today()).isoformat(),
+                    )
                 },
             )
         return Submit(data={"contract_end_date": f"{end.isoformat()}T00:00:00Z"})
 
     def field_for_error(self, code: str) -> str:
-        return "contract_end_date" if code == "date_format_invalid" else FORM_ERROR
+        return error_field(self.routes[0], code)

@@ -10,11 +10,23 @@ from typing import Any, ClassVar
 
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
-from webapp.money import parse_decimal, to_major
+from webapp.money import finite_decimal, parse_decimal, surcharge_band, to_major
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
-from webapp.pages.common import message_for, text
-from webapp.pages.rates import display_text, unit_of
+from webapp.pages.base import Errors, PageAdapter, Rerender, Submit
+from webapp.pages.common import error_field, message_for, text
+from webapp.pages.rates import (
+    check_surcharge,
+    confirm_checks,
+    confirm_name,
+    display_text,
+    doubt_about_percentage,
+    is_confirmed,
+    typed_percentage_doubt,
+    typed_price_doubt,
+    unit_of,
+)
+
+ROUTE = "market_surcharge_capture"
 
 
 def regions_of(data: Mapping[str, Any]) -> list[str]:
@@ -25,7 +37,7 @@ def regions_of(data: Mapping[str, Any]) -> list[str]:
 class MarketSurchargeCapture(PageAdapter):
     routes: ClassVar[tuple[str, ...]] = ("market_surcharge_capture",)
     template: ClassVar[str] = "pages/market_surcharge_capture.html"
-    title: ClassVar[Any] = _l("Your supplier's extra charges")
+    title: ClassVar[Any] = _l("Your provider's extra charges")
     stage: ClassVar[int] = 4
     #: Which parts of the page this route shows.
     asks_surcharge: ClassVar[bool] = True
@@ -33,7 +45,8 @@ class MarketSurchargeCapture(PageAdapter):
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         surcharge = data.get("surcharge") if isinstance(data.get("surcharge"), Mapping) else {}
-        percentage = parse_decimal(str(surcharge.get("percentage") or ""))
+        # Connect's JSON number, not typed text: str(0.00001) is "1e-05".
+        percentage = finite_decimal(surcharge.get("percentage"))
         return {
             "surcharge_fixed": display_text(surcharge.get("fixed"), unit_of(data)),
             "surcharge_percentage": format(percentage, "f") if percentage else "",
@@ -43,10 +56,21 @@ class MarketSurchargeCapture(PageAdapter):
     def extra_context(
         self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
+        unit = unit_of(page.data)
+        fields = [
+            (
+                "surcharge_fixed",
+                typed_price_doubt(unit, surcharge_band(unit.currency), surcharge=True),
+            ),
+            ("surcharge_percentage", typed_percentage_doubt),
+        ]
         return {
-            "unit": unit_of(page.data),
+            "unit": unit,
             "regions": regions_of(page.data) if self.asks_region else [],
             "asks_surcharge": self.asks_surcharge,
+            "checks": confirm_checks(ctx["values"], ctx["errors"], fields)
+            if self.asks_surcharge
+            else {},
         }
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
@@ -65,23 +89,38 @@ class MarketSurchargeCapture(PageAdapter):
         payload: dict[str, Any] = {}
 
         if self.asks_surcharge:
-            fixed = self._number(values["surcharge_fixed"])
+            unit = unit_of(data)
+            confirmed = {
+                name: is_confirmed(form, name, values[name])
+                for name in ("surcharge_fixed", "surcharge_percentage")
+            }
+            values.update(
+                {confirm_name(name): values[name] for name, yes in confirmed.items() if yes}
+            )
+            fixed, problem = check_surcharge(
+                values["surcharge_fixed"], unit, confirmed=confirmed["surcharge_fixed"]
+            )
+            if problem:
+                errors["surcharge_fixed"] = problem
             percentage = self._number(values["surcharge_percentage"])
-            if fixed is None:
-                errors["surcharge_fixed"] = _("Enter the charge as a number, for example 2.5.")
-            elif fixed < 0:
-                errors["surcharge_fixed"] = _("The charge cannot be negative.")
             if percentage is None:
                 errors["surcharge_percentage"] = _(
                     "Enter the percentage as a number, for example 5."
                 )
             elif percentage < 0:
-                errors["surcharge_percentage"] = message_for("surcharge_percentage_invalid")
+                errors["surcharge_percentage"] = message_for(
+                    "surcharge_percentage_invalid", route=ROUTE
+                )
             elif percentage > 1000:
+                # Past any plausible markup: not a value a customer can confirm.
                 errors["surcharge_percentage"] = _("That percentage looks too high.")
+            elif not confirmed["surcharge_percentage"]:
+                doubt = doubt_about_percentage(percentage)
+                if doubt is not None:
+                    errors["surcharge_percentage"] = doubt.message
             if fixed is not None and percentage is not None and not errors:
                 payload["surcharge"] = {
-                    "fixed": to_major(fixed, unit_of(data)),
+                    "fixed": to_major(fixed, unit),
                     "percentage": float(percentage),
                 }
 
@@ -90,7 +129,7 @@ class MarketSurchargeCapture(PageAdapter):
             if not values["region"]:
                 errors["region"] = _("Choose your region.")
             elif values["region"] not in regions:
-                errors["region"] = message_for("market_region_invalid")
+                errors["region"] = message_for("market_region_invalid", route=ROUTE)
             else:
                 payload["region"] = values["region"]
 
@@ -104,10 +143,7 @@ class MarketSurchargeCapture(PageAdapter):
         return Decimal(0) if not typed else parse_decimal(typed)
 
     def field_for_error(self, code: str) -> str:
-        return {
-            "surcharge_percentage_invalid": "surcharge_percentage",
-            "market_region_invalid": "region",
-        }.get(code, FORM_ERROR)
+        return error_field(ROUTE, code)
 
 
 class SurchargeCapture(MarketSurchargeCapture):

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from webapp.formatting import tax_kind
 from webapp.i18n import lazy_gettext as _l
-from webapp.money import to_major
+from webapp.money import price_band, to_major
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, PageAdapter, Rerender, Submit
-from webapp.pages.rates import check_rate, display_text, unit_of
+from webapp.pages.base import PageAdapter, Rerender, Submit
+from webapp.pages.common import error_field
+from webapp.pages.rates import (
+    PRICE_INTROS,
+    check_rate,
+    confirm_checks,
+    confirm_name,
+    display_text,
+    is_confirmed,
+    typed_price_doubt,
+    unit_of,
+)
 
 
 class RateFixedCapture(PageAdapter):
@@ -24,18 +35,27 @@ class RateFixedCapture(PageAdapter):
     def extra_context(
         self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
     ) -> dict[str, Any]:
-        return {"unit": unit_of(page.data)}
+        unit = unit_of(page.data)
+        doubt = typed_price_doubt(unit, price_band(unit.currency))
+        return {
+            "unit": unit,
+            "intro": str(PRICE_INTROS[tax_kind(unit.currency)]),
+            "checks": confirm_checks(ctx["values"], ctx["errors"], [("cost", doubt)]),
+        }
 
     def parse(self, page: Page, form: Mapping[str, str]) -> Submit | Rerender:
         if form.get("action"):
             return super().parse(page, form)
         typed = (form.get("cost") or "").strip()[:20]
-        value, problem = check_rate(typed)
+        unit = unit_of(page.data)
+        confirmed = is_confirmed(form, "cost", typed)
+        value, problem = check_rate(typed, unit, confirmed=confirmed)
         if problem or value is None:
-            return Rerender(values={"cost": typed}, errors={"cost": problem or ""})
-        return Submit(data={"cost": to_major(value, unit_of(page.data))})
+            values = {"cost": typed}
+            if confirmed:
+                values[confirm_name("cost")] = typed
+            return Rerender(values=values, errors={"cost": problem or ""})
+        return Submit(data={"cost": to_major(value, unit)})
 
     def field_for_error(self, code: str) -> str:
-        if code in {"cost_value_zero", "cost_value_negative"}:
-            return "cost"
-        return FORM_ERROR
+        return error_field(self.routes[0], code)

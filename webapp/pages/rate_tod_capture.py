@@ -11,29 +11,50 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from typing import Any, ClassVar
 
+from webapp.formatting import format_time_of_day, tax_kind
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
-from webapp.money import to_major
+from webapp.money import parse_decimal, price_band, to_major
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
-from webapp.pages.common import message_for
-from webapp.pages.rates import check_rate, display_text, unit_of
+from webapp.pages.base import Errors, PageAdapter, Rerender, Submit
+from webapp.pages.common import error_field, message_for
+from webapp.pages.rates import (
+    PERIOD_INTROS,
+    check_rate,
+    confirm_checks,
+    confirm_name,
+    display_text,
+    is_confirmed,
+    typed_price_doubt,
+    unit_of,
+)
 
 DAY = 24 * 60
 MAX_PERIODS = 12
-_TIME_RE = re.compile(r"^(\d{1,2})(?:[:.h]?(\d{2}))?(?::(\d{2}))?$")
+_TIME_RE = re.compile(r"^(\d{1,2})(?:[:.h]?(\d{2}))?(?::(\d{2}))?(am|pm)?$")
+# The times in Connect's gap message ("Gap between 15:00:00 and 16:00:00 ..."): only the times
+# are used, in our own sentence.
+_MESSAGE_TIMES = re.compile(r"\b(\d{1,2}:\d{2})(?::\d{2})?\b")
 
 
 def parse_time(typed: str) -> int | None:
-    """ "07:00", "7:00", "0700", "7", "07:00:00" -> minutes after midnight; "24:00" -> 0
-    (the end of the day is midnight). ``None`` when it is not a time."""
-    match = _TIME_RE.match(typed.strip().lower().replace(" ", ""))
+    """ "07:00", "7:00", "0700", "7", "07:00:00", "7:00 PM", "7pm" -> minutes after midnight;
+    "24:00" -> 0 (the end of the day is midnight). ``None`` when it is not a time. A time input
+    always posts 24-hour HH:MM; the 12-hour forms are for a browser that shows a text box, where
+    a customer types what our examples show in their locale."""
+    cleaned = re.sub(r"[\s\u00a0\u202f.]", "", typed.strip().lower())
+    match = _TIME_RE.match(cleaned) if cleaned else None
     if not match:
         return None
     hours, minutes = int(match[1]), int(match[2] or 0)
     seconds = int(match[3] or 0)
+    if match[4]:
+        if not 1 <= hours <= 12:
+            return None
+        hours = hours % 12 + (12 if match[4] == "pm" else 0)
     if hours == 24 and minutes == 0 and seconds == 0:
         return 0
     if hours > 23 or minutes > 59 or seconds > 59:
@@ -42,8 +63,15 @@ def parse_time(typed: str) -> int | None:
 
 
 def hhmm(minutes: int) -> str:
+    """What a time input holds and Connect gets (without the seconds): 24-hour "07:00"."""
     minutes %= DAY
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def shown(minutes: int) -> str:
+    """A time of day as the customer reads it, in their locale: "3:00 PM", "15:00"."""
+    minutes %= DAY
+    return format_time_of_day(time(minutes // 60, minutes % 60))
 
 
 def span(start: int, end: int) -> list[int]:
@@ -169,10 +197,23 @@ class RateTodCapture(PageAdapter):
             periods = self.periods_from_form(values)
         else:
             periods = self.periods_from_data(page.data)
+        unit = unit_of(page.data)
+        values = {**values, **self.flatten(periods)}
+        doubt = typed_price_doubt(unit, price_band(unit.currency))
         return {
-            "values": {**values, **self.flatten(periods)},
+            "values": values,
             "periods": periods,
-            "unit": unit_of(page.data),
+            "unit": unit,
+            "intro": str(PERIOD_INTROS[tax_kind(unit.currency)]),
+            # The hint's example times in the customer's format, as the time inputs show them.
+            "times": {
+                "night_from": shown(23 * 60),
+                "night_to": shown(7 * 60),
+                "midnight": shown(0),
+            },
+            "checks": confirm_checks(
+                values, ctx["errors"], [(f"cost_{i}", doubt) for i in range(len(periods))]
+            ),
             "can_add": len(periods) < MAX_PERIODS,
             "can_remove": len(periods) > 1,
         }
@@ -228,13 +269,21 @@ class RateTodCapture(PageAdapter):
         parsed: list[tuple[int, int]] = []
         hours = []
         unit = unit_of(page.data)
+        values = self.flatten(periods)
         for i, period in enumerate(periods):
             start, end = parse_time(period["from"]), parse_time(period["to"])
             if start is None:
-                errors[f"from_{i}"] = _("Enter the start time as HH:MM, for example 07:00.")
+                errors[f"from_{i}"] = _(
+                    "Enter a start time, for example %(example)s.", example=shown(7 * 60)
+                )
             if end is None:
-                errors[f"to_{i}"] = _("Enter the end time as HH:MM, for example 23:00.")
-            cost, problem = check_rate(period["cost"])
+                errors[f"to_{i}"] = _(
+                    "Enter an end time, for example %(example)s.", example=shown(23 * 60)
+                )
+            confirmed = is_confirmed(form, f"cost_{i}", period["cost"])
+            if confirmed:
+                values[confirm_name(f"cost_{i}")] = period["cost"]
+            cost, problem = check_rate(period["cost"], unit, confirmed=confirmed)
             if problem:
                 errors[f"cost_{i}"] = problem
             if start is not None and end is not None:
@@ -248,49 +297,119 @@ class RateTodCapture(PageAdapter):
                         }
                     )
         if not periods:
-            errors["periods"] = message_for("incomplete_time_period")
+            errors["periods"] = message_for("incomplete_time_period", route=self.routes[0])
         elif len(parsed) == len(periods):
             problem = coverage_problem(parsed)
             if problem:
-                errors["periods"] = self.coverage_message(problem)
+                for name, message in self.coverage_errors(problem, parsed).items():
+                    errors.setdefault(name, message)
         if errors:
-            return Rerender(values=self.flatten(periods), errors=errors)
+            return Rerender(values=values, errors=errors)
         return Submit(data={"hours": hours})
 
-    @staticmethod
-    def coverage_message(problem: CoverageProblem) -> str:
+    def coverage_errors(self, problem: CoverageProblem, parsed: list[tuple[int, int]]) -> Errors:
+        """A gap or overlap, on the period to fix (the end or start time that would close it)
+        and in the customer's time format; on the group when no one period is to blame."""
+        start, end = shown(problem.start), shown(problem.end)
         if problem.code == "gap_in_time_period":
-            # Connect's message, with times a customer reads.
-            return _(
-                "Gap between %(start)s and %(end)s is found in the time period.",
-                start=hhmm(problem.start),
-                end=hhmm(problem.end),
-            )
+            ending = [i for i, (_s, e) in enumerate(parsed) if e == problem.start]
+            if ending:
+                return {
+                    f"to_{ending[0]}": _(
+                        "There's a gap from %(start)s to %(end)s. End this period at %(end)s, "
+                        "or start the next one at %(start)s.",
+                        start=start,
+                        end=end,
+                    )
+                }
+            starting = [i for i, (s, _e) in enumerate(parsed) if s == problem.end]
+            if starting:
+                return {
+                    f"from_{starting[0]}": _(
+                        "There's a gap from %(start)s to %(end)s. Start this period at "
+                        "%(start)s, or end the one before at %(end)s.",
+                        start=start,
+                        end=end,
+                    )
+                }
+            return {
+                "periods": _(
+                    "There's a gap from %(start)s to %(end)s. Together the periods must cover "
+                    "all 24 hours.",
+                    start=start,
+                    end=end,
+                )
+            }
         if problem.code == "overlap":
-            if problem.start == problem.end:
-                return _("Time periods overlap. Each time of day must be in one period only.")
-            return _(
-                "Time periods overlap between %(start)s and %(end)s. "
-                "Each time of day must be in one period only.",
-                start=hhmm(problem.start),
-                end=hhmm(problem.end),
+            whole_day = [i for i, (s, e) in enumerate(parsed) if s == e]
+            if whole_day:
+                return {
+                    f"from_{whole_day[0]}": _(
+                        "This period runs all day, so it overlaps the others. Change its times, "
+                        "or remove the other periods."
+                    )
+                }
+            overlapping = _(
+                "This period overlaps another from %(start)s to %(end)s. Each time of day must "
+                "be in one period only.",
+                start=start,
+                end=end,
             )
-        return message_for("incomplete_time_period")
+            # The later of two overlapping periods starts inside the earlier one.
+            starting = [i for i, (s, _e) in enumerate(parsed) if s == problem.start]
+            if starting:
+                return {f"from_{starting[-1]}": overlapping}
+            ending = [i for i, (_s, e) in enumerate(parsed) if e == problem.end]
+            if ending:
+                return {f"to_{ending[0]}": overlapping}
+            return {
+                "periods": _(
+                    "Time periods overlap between %(start)s and %(end)s. Each time of day must "
+                    "be in one period only.",
+                    start=start,
+                    end=end,
+                )
+            }
+        return {"periods": message_for("incomplete_time_period", route=self.routes[0])}
 
     def field_for_error(self, code: str) -> str:
-        if code in {
-            "gap_in_time_period",
-            "incomplete_time_period",
-            "valid_from_invalid",
-            "valid_to_invalid",
-            "cost_value_zero",
-            "cost_value_negative",
-        }:
-            return "periods"
-        return FORM_ERROR
+        return error_field(self.routes[0], code)
 
     def message_for_error(self, code: str, message: str | None = None) -> str:
-        # Connect's gap message names the times ("Gap between 07:00:00 and ..."); keep it.
-        if code == "gap_in_time_period" and message:
-            return message
+        # Connect's gap message names the times: ours says them in the customer's format.
+        times = _gap_times(message) if code == "gap_in_time_period" else None
+        if times is not None:
+            return _(
+                "There's a gap from %(start)s to %(end)s. Together the periods must cover all "
+                "24 hours.",
+                start=shown(times[0]),
+                end=shown(times[1]),
+            )
         return super().message_for_error(code, message)
+
+    def errors_for(
+        self, page: Page, code: str, message: str | None, values: Mapping[str, Any]
+    ) -> Errors:
+        """Connect names no period: find the one to fix from what was posted, as our own check
+        does, so its error sits on that period rather than on the group."""
+        periods = self.periods_from_form(values)
+        parsed = [(parse_time(p["from"]), parse_time(p["to"])) for p in periods]
+        complete = [(s, e) for s, e in parsed if s is not None and e is not None]
+        times = _gap_times(message) if code == "gap_in_time_period" else None
+        if times is not None and periods and len(complete) == len(periods):
+            return self.coverage_errors(CoverageProblem(code, *times), complete)
+        if code in {"cost_value_zero", "cost_value_negative"}:
+            for i, period in enumerate(periods):
+                cost = parse_decimal(period["cost"])
+                if cost is not None and (cost == 0 if code == "cost_value_zero" else cost < 0):
+                    # The single-price wording: this field holds one price.
+                    return {f"cost_{i}": message_for(code)}
+        return super().errors_for(page, code, message, values)
+
+
+def _gap_times(message: str | None) -> tuple[int, int] | None:
+    """The two times Connect's gap message names, as minutes; ``None`` if it names no two."""
+    found = [parse_time(t) for t in _MESSAGE_TIMES.findall(message or "")]
+    if len(found) != 2 or found[0] is None or found[1] is None:
+        return None
+    return found[0], found[1]
