@@ -65,7 +65,9 @@ def respond(page: Page, *, after_post: bool = False, version: int | None = None)
         return completion.complete(page)
     if page.route == "error":
         state.page = None
-        return render_view("flow/error.html", 502, message=page.error_message[:300])
+        # Connect's own text is written for developers; the page says what happened in ours.
+        log.warning("connect answered its error route: %s", page.error_message[:200])
+        return render_view("flow/error.html", 502)
     if adapter_for(page.route) is None:
         return unknown_route(page.route)
     state.page = page
@@ -89,7 +91,7 @@ def connect_refused(answer: ConnectError) -> Response:
     if answer.token_expired or answer.token_unknown:
         return expired()
     log.warning("connect refused session_restore: %s", answer.code)
-    return render_view("flow/error.html", 502, message="")
+    return render_view("flow/error.html", 502)
 
 
 def restore_and_respond(token: str) -> Response:
@@ -235,11 +237,9 @@ def send_step(
             return navigate(url_for("flow.show")) if wants_fragment() else expired()
         if answer.route_mismatch:
             return navigate(show_url())
-        field = adapter.field_for_error(answer.code)
-        message = adapter.message_for_error(answer.code, answer.message)
-        return render_page(
-            page, values=typed_values(), errors={field: message}, status=422, version=version
-        )
+        typed = typed_values()
+        errors = adapter.errors_for(page, answer.code, answer.message, typed)
+        return render_page(page, values=typed, errors=errors, status=422, version=version)
     version = flow_ledger.observe(answer, stepped=True, release=lock)
     if parsed.data is not None:
         state.remember_step(page.route, parsed.data)  # shown back on the summary

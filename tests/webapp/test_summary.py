@@ -25,13 +25,13 @@ from devstack.stack import SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, Browser
 from tests.webapp.pages_harness import REFERENCE_PAGES, make_app, parse_document
 from tests.webapp.test_flow_paths import _options, name_and_term, to_provider_select
-from webapp.start_links import sign_start
 from webapp.formatting import format_time_of_day
 from webapp.money import rate_unit
 from webapp.page import Page
 from webapp.pages import adapter_for
 from webapp.pages.base import FlowFacts
 from webapp.pages.summary import SummaryAdapter
+from webapp.start_links import sign_start
 
 GBP = rate_unit("GBP")
 LONDON = {**GB_ADDRESS}
