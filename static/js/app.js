@@ -107,7 +107,8 @@
     }
     button.dataset.idleText = button.textContent;
     button.setAttribute("aria-busy", "true");
-    button.textContent = message("msgBusy", "Saving…");
+    /* A button that leaves for another site says so rather than "Saving…". */
+    button.textContent = button.dataset.busyText || message("msgBusy", "Saving…");
     /* Disable only after the browser (or htmx) has read the submitter's name and value:
        a disabled button is left out of the submitted data. */
     window.setTimeout(function () {
@@ -153,6 +154,11 @@
     function (event) {
       var form = event.target;
       if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") {
+        return;
+      }
+      if (form.target === "_blank") {
+        /* The framed provider login opens in a new tab; this page stays, and its button must
+           still work if the customer closes that tab and needs it again. */
         return;
       }
       var submitter = event.submitter || form.querySelector('[type="submit"]');
