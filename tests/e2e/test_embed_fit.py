@@ -6,7 +6,8 @@ frame that shrinks would pull the partner's scroll position back up by itself an
 - the frame's height follows the page's content both ways: smaller pages shrink it, taller ones
   grow it, and filtering a list shrinks and grows it without a page change;
 - after a step taken low on a long page, and after "Confirm and save", the top of the frame is
-  in view on the partner's page (the ``scroll-top`` message the README's snippet acts on).
+  in view on the partner's page (the ``scroll-top`` message the README's snippet acts on);
+- a local edit (a time period added) grows the frame and leaves the partner page where it is.
 """
 
 from __future__ import annotations
@@ -199,3 +200,28 @@ def test_after_confirm_and_save_the_partner_shows_the_top_of_the_frame(
     types = [str((m["data"] or {}).get("type", "")) for m in messages(page)]
     completed = types.index("complete")
     assert "scroll-top" in types[completed:], types
+
+
+def test_a_local_edit_keeps_the_partner_page_where_it_is(open_page, partner, start_url) -> None:
+    """Adding a time period re-renders the page around the customer, who stays where they
+    are: the frame grows with the new row, and no scroll-top pulls the partner page up."""
+    page = open_page()
+    frame = embed_with_footer(
+        page, partner, start_url(origin=partner.origin, postal_address=LONDON)
+    )
+    flow = Flow(frame)
+    flow.provider("Hearth & Home Electric")
+    flow.structure("TIME_OF_DAY")
+    flow.expect_route("rate_tod_capture")
+    before = settled_fit(page, frame, "rate_tod_capture")
+    rows = frame.locator("#page input[name^=cost_]")
+    count = rows.count()
+    scrolls = page.evaluate("() => window.__scrolls.length")
+    add = frame.locator("#page button[name=edit][value=add]")
+    add.scroll_into_view_if_needed()
+    add.click()
+    expect(rows).to_have_count(count + 1)
+    after = settled_fit(page, frame, "rate_tod_capture with a period added")
+    assert after > before, (before, after)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__scrolls.length") == scrolls
