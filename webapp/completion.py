@@ -7,6 +7,13 @@ single-use launch code. The callback exchanges the token for the permanent ids, 
 against the partner's customer reference, ends the session and sends the customer on to the
 allowlisted return URL or our "You're connected" page.
 
+That page recaps what was connected (provider and tariff, from the page the customer confirmed)
+and offers the way back to the partner when the flow has one. It is shown after the session has
+ended, so what it shows is kept in a receipt (:func:`webapp.tokens.issue_receipt`) named by a
+random value in its URL, never by the token. Inside a partner's frame the flow always ends there,
+rather than loading the partner's return page inside the partner's own page; its way back then
+takes the whole tab.
+
 A callback that arrives with ``?fp_cot=`` (a refresh of an old callback URL, or a browser whose
 cookie did not survive) is checked against the token records we keep and finishes the same
 way; a token whose ``callback_uri`` is a partner's own is handed over to it instead.
@@ -15,6 +22,7 @@ way; a token whose ``callback_uri`` is a partner's own is handed over to it inst
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -33,6 +41,10 @@ from webapp.links import (
     with_query,
 )
 from webapp.page import Page
+from webapp.pages import adapter_for
+from webapp.pages.common import provider_of
+from webapp.pages.summary import SummaryAdapter, tariff_of
+from webapp.pages.summary_tariff_inprogress import SummaryTariffInprogress
 from webapp.screens import expired, invalid_link, no_flow, render_view, upstream_failed
 from webapp.upstream_errors import ExchangeNotReady, FlatPeakError, TokenNotFound
 
@@ -80,9 +92,60 @@ def complete(page: Page) -> Response:
 def to_callback(how: str) -> Response:
     """Send the browser to our callback, which exchanges the token the session holds."""
     state = flow_state()
+    recap = recap_of(state.page)
+    if state.token and recap:
+        # The page the customer just confirmed is about to be dropped from the session: keep
+        # what the done page recaps with the token's record, which the callback reads.
+        tokens.update(redis_store(), state.token, recap=recap)
     state.completing = how
     state.page = None
     return navigate(into_flow("completion.callback"))
+
+
+def recap_of(page: Page | None) -> dict[str, str] | None:
+    """The provider and tariff a flow completes with, from the page it completes from: a
+    summary (provider and tariff) or the "on its way" page (the provider only). None from any
+    other page: a flow that completed unseen may have cached something older."""
+    if page is None:
+        return None
+    adapter = adapter_for(page.route)
+    if not isinstance(adapter, SummaryAdapter | SummaryTariffInprogress):
+        return None
+    provider = provider_of(page.data)["display_name"].strip()[:120]
+    tariff = ""
+    if isinstance(adapter, SummaryAdapter):
+        tariff = str(tariff_of(page.data).get("name") or "").strip()[:120]
+    return {"provider": provider, "tariff": tariff} if provider or tariff else None
+
+
+def in_a_frame() -> bool:
+    """Whether this whole-page request loads inside a frame: the browser's fetch metadata, or
+    what the flow learnt earlier when the browser sends none."""
+    dest = request.headers.get("Sec-Fetch-Dest")
+    if dest in ("iframe", "frame"):
+        return True
+    if dest is not None:
+        return False
+    return bool(flow_state().framed)
+
+
+def done_url(
+    outcome: str, recap: Any, return_url: Any, framed: bool, embed_origin: str | None
+) -> str:
+    """Our "You're connected" page for this completion, with a receipt of what it shows (and
+    the partner origin its messages go to: the flow's session, which knew it, has ended)."""
+    summary: dict[str, Any] = {
+        "outcome": outcome,
+        "return_url": return_url if return_url_allowed(return_url) else None,
+        "framed": framed,
+        "embed_origin": embed_origin,
+    }
+    if isinstance(recap, dict):
+        summary["provider"] = str(recap.get("provider") or "")[:120]
+        summary["tariff"] = str(recap.get("tariff") or "")[:120]
+    lifetime = int(current_app.config["SESSION_LIFETIME"])
+    receipt = tokens.issue_receipt(redis_store(), summary, lifetime)
+    return url_for("completion.done", outcome=outcome, receipt=receipt)
 
 
 def is_our_callback(url: str) -> bool:
@@ -110,9 +173,15 @@ def callback() -> Response:
     context = tokens.recall(redis_store(), token)
     if context and context.get("state") == "done":
         # A refresh of the callback after completion: the ids are already stored.
+        framed = in_a_frame()
         if same_token(state.token, token):
             sessions.end_flow()
-        return navigate(url_for("completion.done", outcome=context.get("outcome") or "connected"))
+        outcome = str(context.get("outcome") or "connected")
+        entry = context.get("entry") or {}
+        return_url = entry.get("return_url") if isinstance(entry, dict) else None
+        origin = context.get("embed_origin")
+        origin = origin if isinstance(origin, str) else None
+        return navigate(done_url(outcome, context.get("recap"), return_url, framed, origin))
     if not same_token(state.token, token):
         if context is None or state.token:
             # Unknown, or another flow's token while this browser holds a live flow of its own:
@@ -176,15 +245,43 @@ def finish(token: str) -> Response:
     tokens.update(store, token, state="done", outcome=outcome)
     log.info("flow %s completed: %s", mask(token), outcome)
     return_url = flow_entry.get("return_url")
+    framed = in_a_frame()
+    origin = state.embed_origin
     sessions.end_flow()
-    if return_url_allowed(return_url):
+    if return_url_allowed(return_url) and not framed:
+        # Unframed, the partner's own page is the end: straight there, as the partner asked.
         return navigate(with_query(str(return_url), connect=outcome))
-    return navigate(url_for("completion.done", outcome=outcome))
+    return navigate(done_url(outcome, context.get("recap"), return_url, framed, origin))
 
 
 @bp.get("/done")
 def done() -> Response:
-    outcome = request.args.get("outcome", "connected")
+    """ "You're connected": what the receipt in the URL says, or (without one, or once it has
+    expired) only the outcome, which the query names."""
+    summary = tokens.read_receipt(redis_store(), request.args.get("receipt")) or {}
+    outcome = summary.get("outcome") or request.args.get("outcome", "connected")
     if outcome not in OUTCOMES:
         outcome = "connected"
-    return render_view("flow/done.html", 200, outcome=outcome)
+    return_url = summary.get("return_url")
+    # Checked again: the allowlist may have changed since the flow ended.
+    back_url = (
+        with_query(str(return_url), connect=outcome) if return_url_allowed(return_url) else ""
+    )
+    dest = request.headers.get("Sec-Fetch-Dest")
+    framed = dest in ("iframe", "frame") or (dest is None and summary.get("framed") is True)
+    extra: dict[str, Any] = {}
+    origin = summary.get("embed_origin")
+    if origin in current_app.config["PARTNER_ORIGINS"]:
+        # "complete" and "scroll-top" go to the flow's own partner (otherwise the template
+        # context falls back to the first allowed origin, and a second partner hears nothing).
+        extra["embed_origin"] = origin
+    return render_view(
+        "flow/done.html",
+        200,
+        **extra,
+        outcome=outcome,
+        provider=str(summary.get("provider") or ""),
+        tariff=str(summary.get("tariff") or ""),
+        back_url=back_url,
+        framed=framed,
+    )

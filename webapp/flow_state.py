@@ -210,8 +210,8 @@ class FlowState:
 
     @property
     def login_target(self) -> str | None:
-        """A DIRECT provider's login URL (without the token) while a framed flow waits for the
-        customer to open it in a new tab."""
+        """A DIRECT provider's login URL (without the token) while the flow's login page waits
+        for the customer to go there (in a new tab when framed)."""
         value = self._store.get(LOGIN_TARGET)
         return value if isinstance(value, str) and value else None
 

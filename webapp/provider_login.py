@@ -1,13 +1,18 @@
 """A DIRECT provider's login: Connect's ``session_redirect``, and the way back from it.
 
 Connect sends the customer to the provider's own login (the URL carries ``fp_cot``, so the
-provider can send them back to our ``connect_web_uri``). Unframed, that is a whole-page
-navigation. Inside a partner's frame it cannot be: providers refuse to be framed, and a frame
-that navigates away loses the partner's page. The framed flow therefore shows a button that
-posts this flow's form into a new tab (a user activation, so no pop-up blocker); that tab goes
-on to the login, and comes back to :func:`provider_return`, which marks the token's record so
-the waiting frame carries on. No link to the login exists: the tab is sent on only for the
-flow whose form it posted, and nothing of it is in a URL our logs record.
+provider can send them back to our ``connect_web_uri``). Before the customer leaves for another
+site, a page says in one sentence where they are going and why (as Plaid and GoCardless do),
+with one button that goes there: the provider list cannot say it, because Connect only tells us
+a provider is DIRECT once it has been chosen. The button posts this flow's own form to
+:func:`login`, which sends the browser on. Unframed, that is a whole-page navigation (and Back
+from the provider's site lands on this page, not on a redirect straight back out). Inside a
+partner's frame it cannot be: providers refuse to be framed, and a frame that navigates away
+loses the partner's page. The framed form therefore posts into a new tab (a user activation, so
+no pop-up blocker); that tab goes on to the login, and comes back to :func:`provider_return`,
+which marks the token's record so the waiting frame carries on. No link to the login exists:
+the browser is sent on only for the flow whose form it posted, and nothing of it is in a URL
+our logs record.
 
 Who may come back: :func:`provider_return` resumes the flow this browser's session holds, or
 switches the browser onto the returning token's flow only if this browser started that login:
@@ -39,24 +44,35 @@ bp = Blueprint("provider_login", __name__, url_prefix="/connect")
 WAITING, RETURNED, DONE = "waiting", "returned", "done"
 # How long a browser may take at the provider's login and still be recognised on its return.
 LOGIN_COOKIE_AGE = 30 * 60
+# The token's record: the display name of the DIRECT provider whose login the flow is at.
+LOGIN_PROVIDER = "login_provider_name"
 
 
 def leave_for_login(page: Page, provider_id: str | None) -> Response | None:
-    """``session_redirect``: on to the provider's login, or (framed) a button that opens it in
-    a new tab. None if the page names no usable login URL."""
+    """``session_redirect``: the page that says where the login is and why, with the button
+    that goes there (in a new tab when framed). None if the page names no usable login URL."""
     state = flow_state()
     target = page.data.get("redirect_url") or page.data.get("redirect_uri")
     if not state.token or not isinstance(target, str):
         return None
     if not target.startswith(("https://", "http://")):
         return None
-    if not state.framed:
-        return to_provider(state.token, target)
-    tokens.update(redis_store(), state.token, provider_login=WAITING)
+    store = redis_store()
+    framed = bool(state.framed)
+    # Connect's session_redirect does not name the provider: it is known only from the choice
+    # just posted, so keep it for a reload of this page (and Back from the provider's site).
     provider = provider_name(state.page, provider_id)
+    changes: dict[str, object] = {LOGIN_PROVIDER: provider} if provider else {}
+    if framed:
+        changes["provider_login"] = WAITING
+    if changes:
+        tokens.update(store, state.token, **changes)
+    if not provider:
+        remembered = (tokens.recall(store, state.token) or {}).get(LOGIN_PROVIDER)
+        provider = remembered if isinstance(remembered, str) else ""
     state.page = None
     state.login_target = target
-    return render_view("flow/provider_login.html", 200, provider=provider)
+    return render_view("flow/provider_login.html", 200, provider=provider, framed=framed)
 
 
 def to_provider(token: str, target: str) -> Response:
@@ -98,6 +114,8 @@ def started_here(context: dict[str, object]) -> bool:
 
 def provider_name(page: Page | None, provider_id: str | None) -> str:
     """The display name of the provider the customer just chose, if the page listed it."""
+    if not provider_id:
+        return ""
     for provider in (page.data.get("providers") if page else None) or []:
         if isinstance(provider, dict) and provider.get("id") == provider_id:
             return str(provider.get("display_name") or "")[:80]
@@ -116,7 +134,8 @@ def stop_waiting(token: str) -> None:
 
 @bp.post("/provider-login")
 def login() -> Response:
-    """The framed flow's "Log in" button, posted into a new tab: on to the provider's login."""
+    """The login page's button (posted into a new tab when framed): on to the provider's
+    login."""
     state = flow_state()
     target = state.login_target
     if not state.token or not target:

@@ -11,17 +11,26 @@ is the session cookie's value) holds the connect token and the customer's addres
 ``SESSION_LIFETIME`` (an hour by default), and the bearer cache (``connect:bearer:*``) holds the
 partner's FlatPeak bearer token. So Redis, its backups and its append-only file must be
 protected like a credential store; docs/redis.md lists what a dump exposes.
+
+A completed flow also leaves a **receipt**: what its "You're connected" page shows (the outcome,
+the provider and tariff connected, the way back to the partner), under a random name of its own
+that the done page's URL carries. The done page is shown after the flow's session has ended, and
+the token must never be in a URL, so neither can name what that page shows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from typing import Any
 
 import redis
 
 _PREFIX = "connect:cot:"
+_RECEIPT_PREFIX = "connect:done:"
+_RECEIPT_RE = re.compile(r"^[A-Za-z0-9_-]{24,64}$")
 
 
 def digest(connect_token: str) -> str:
@@ -55,3 +64,28 @@ def update(client: redis.Redis, connect_token: str, **changes: Any) -> None:
     context.update(changes)
     ttl = client.ttl(_key(connect_token))
     remember(client, connect_token, context, ttl if ttl and ttl > 0 else 3600)
+
+
+def issue_receipt(client: redis.Redis, summary: dict[str, Any], ttl: int) -> str:
+    """Keep ``summary`` for the done page; the returned name goes in that page's URL.
+
+    Random, so it says nothing of the token, and unguessable, so nobody reads another
+    customer's provider and tariff by trying names; stored under its hash like the token's.
+    """
+    receipt = secrets.token_urlsafe(24)
+    client.set(_RECEIPT_PREFIX + digest(receipt), json.dumps(summary), ex=max(60, int(ttl)))
+    return receipt
+
+
+def read_receipt(client: redis.Redis, receipt: str | None) -> dict[str, Any] | None:
+    """The summary a receipt names; None for a name of the wrong shape, unknown or expired."""
+    if not receipt or not _RECEIPT_RE.match(receipt):
+        return None
+    raw = client.get(_RECEIPT_PREFIX + digest(receipt))
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

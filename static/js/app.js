@@ -69,12 +69,34 @@
     }
   }
 
+  /* The height the partner should give the frame: the content's own, never the viewport's.
+     documentElement.scrollHeight is at least the frame's current height, so a frame sized
+     from it could only ever grow (978 -> 1764, then 1764 for every shorter page). The body
+     has no min-height and no margin (app.css), so its box is exactly what the page shows. */
+  function contentHeight() {
+    var page = body();
+    if (!page) {
+      return 0;
+    }
+    return Math.ceil(page.getBoundingClientRect().height);
+  }
+
   function reportHeight() {
-    var height = root.scrollHeight;
-    if (height !== lastHeight) {
+    var height = contentHeight();
+    if (height && height !== lastHeight) {
       lastHeight = height;
       post("resize", { height: height });
     }
+  }
+
+  /* A new page starts at its top, but the partner page around the frame stays where it was
+     scrolled: after "Continue" at the bottom of a long page, or "Confirm and save", the next
+     page would be out of sight above. The partner's snippet scrolls the frame's top into view
+     on this message (only when it is above the viewport). Sent after the height, so the
+     partner has resized the frame before it scrolls. */
+  function askForTop() {
+    reportHeight();
+    post("scroll-top");
   }
 
   /* ---- busy buttons -------------------------------------------------------------------- */
@@ -85,7 +107,8 @@
     }
     button.dataset.idleText = button.textContent;
     button.setAttribute("aria-busy", "true");
-    button.textContent = message("msgBusy", "Saving…");
+    /* A button that leaves for another site says so rather than "Saving…". */
+    button.textContent = button.dataset.busyText || message("msgBusy", "Saving…");
     /* Disable only after the browser (or htmx) has read the submitter's name and value:
        a disabled button is left out of the submitted data. */
     window.setTimeout(function () {
@@ -131,6 +154,11 @@
     function (event) {
       var form = event.target;
       if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") {
+        return;
+      }
+      if (form.target === "_blank") {
+        /* The framed provider login opens in a new tab; this page stays, and its button must
+           still work if the customer closes that tab and needs it again. */
         return;
       }
       var submitter = event.submitter || form.querySelector('[type="submit"]');
@@ -192,7 +220,11 @@
     }
     initPage(target);
     announcePageEvents();
-    reportHeight();
+    if (focusTarget && !wanted) {
+      askForTop(); /* a new step, or the errors to fix at the top of this one */
+    } else {
+      reportHeight(); /* a local edit (a period added): the customer stays where they were */
+    }
   });
 
   function failed(event) {
@@ -226,6 +258,8 @@
     var target = xhr ? xhr.getResponseHeader("HX-Redirect") : null;
     if (target) {
       event.preventDefault();
+      /* The next page loads whole; its top must be in sight on the partner's page too. */
+      post("scroll-top");
       window.location.replace(target);
     }
   });
@@ -417,8 +451,15 @@
     post("ready");
     announcePageEvents();
     reportHeight();
+    if (doc.querySelector('#page [data-event="complete"]')) {
+      /* The end: "You're connected" is at the top of a frame that was a long page a moment
+         ago, on a partner page still scrolled to where "Confirm and save" was. */
+      askForTop();
+    }
     if (window.ResizeObserver) {
-      new ResizeObserver(reportHeight).observe(root);
+      /* What contentHeight measures: any change of the content's height, a window that got
+         narrower and wraps more, a logo that loaded. */
+      new ResizeObserver(reportHeight).observe(body());
     } else {
       window.addEventListener("resize", reportHeight);
     }

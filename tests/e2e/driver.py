@@ -173,6 +173,12 @@ class Flow:
     def save(self) -> None:
         self.action("SAVE")
 
+    def leave_for_login(self) -> None:
+        """On our page that says where a DIRECT provider's login is and why, press its button
+        (unframed it goes there; framed it opens the login in a new tab)."""
+        self.scope.locator('#page [data-flow-state="provider-login"]').wait_for()
+        self.scope.locator('#page form[action$="/connect/provider-login"] button').click()
+
 
 def complete_short_flow(flow: Flow, before_save: Callable[[], None] = lambda: None) -> None:
     """The shortest whole flow from the provider list: a library tariff with a fixed price,

@@ -67,6 +67,7 @@ def test_direct_login_without_javascript(open_page, start_url) -> None:
     flow = Flow(page)
     page.goto(start_url(postal_address=LONDON))
     flow.provider("Voltaic Direct")
+    flow.leave_for_login()
     provider_login(page, "approve")
     page.wait_for_url(re.compile(r"/connect/flow"))
     assert flow.route().startswith("summary_"), flow.route()

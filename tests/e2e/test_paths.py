@@ -216,6 +216,11 @@ def test_direct_provider_login(open_page, auditor, start_url, outcome, expected_
     flow = Flow(page)
     page.goto(start_url(postal_address=GB_POSTAL))
     flow.provider("Voltaic Direct")
+    # Our page first: where the login is and why, then the button that goes there.
+    expect(page.locator("#page h1")).to_have_text("Log in to Voltaic Direct")
+    if outcome == "approve":
+        audit.check("direct-before-leaving")
+    flow.leave_for_login()
     page.wait_for_url(re.compile(r"/provider-login/"))
     provider_login(page, outcome)
     page.wait_for_url(re.compile(r"/connect/(flow|provider-return)"))

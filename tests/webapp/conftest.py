@@ -211,9 +211,20 @@ class Browser:
             return found[1]
         raise AssertionError(f"no {field_name} button for {label!r} on {self.page.route}")
 
+    def leave_for_login(self) -> Page:
+        """On our page that says where a DIRECT provider's login is, press its button."""
+        assert self.page is not None and self.page.state == "provider-login", self.page.url
+        form = next((f for f in self.page.forms if f.action == "/connect/provider-login"), None)
+        assert form is not None, "no button to the provider's login"
+        return self.submit(form=form)
+
     def provider_login(self, outcome: str) -> Page:
-        """On the sandbox's provider login page, choose approve / pending / fail / skip."""
-        assert self.page is not None and not self._is_app(self.page.url), self.page.url
+        """On the sandbox's provider login page, choose approve / pending / fail / skip (going
+        there first from our page that says where it is, if that is where this browser is)."""
+        assert self.page is not None
+        if self._is_app(self.page.url) and self.page.state == "provider-login":
+            self.leave_for_login()
+        assert not self._is_app(self.page.url), self.page.url
         return self.submit(button=("outcome", outcome))
 
 

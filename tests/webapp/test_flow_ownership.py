@@ -115,6 +115,7 @@ def test_a_provider_return_link_switches_no_one_elses_browser(
     attacker = start(app, app.test_client(), "attacker-2")
     attacker.submit(GB_ADDRESS)
     attacker.provider("Voltaic Direct")
+    attacker.leave_for_login()
     link = provider_return_link(attacker)
 
     victim = start(app, client, "victim-2")
@@ -136,6 +137,7 @@ def test_the_browser_that_left_for_the_login_comes_back_without_its_session_cook
     browser = start(app, client, "returner-1")
     browser.submit(GB_ADDRESS)
     browser.provider("Voltaic Direct")
+    browser.leave_for_login()
     client.delete_cookie(COOKIE)
     page = browser.provider_login("approve")
     assert page.route in ("summary_fixed_confirm", "summary_tou_confirm")

@@ -171,6 +171,9 @@ def test_address_change(app: Flask, browser: Browser) -> None:
 def _direct(browser: Browser, outcome: str):
     to_provider_select(browser)
     page = browser.provider("Voltaic Direct")
+    # First our page that says where the login is and why; its button goes there.
+    assert page.state == "provider-login" and "Voltaic Direct" in page.text()
+    page = browser.leave_for_login()
     # The whole browser went to the provider's login, with fp_cot so it can come back.
     assert "/provider-login/" in page.url and "fp_cot=cot_" in page.url
     assert browser.redirects[-1] == page.url

@@ -158,7 +158,8 @@ def test_launch_code_works_once(client: FlaskClient) -> None:
 def test_provider_return_without_the_cookie_resumes_from_the_token(client: FlaskClient) -> None:
     browser = _started(client)
     browser.submit(GB_ADDRESS)
-    page = browser.provider("Voltaic Direct")
+    browser.provider("Voltaic Direct")
+    page = browser.leave_for_login()
     assert "/provider-login/" in page.url
     client.delete_cookie("fpconnect")  # e.g. the provider login opened in another browser
     page = browser.provider_login("approve")
