@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from tests.webapp.conftest import GB_ADDRESS, PARTNER_RETURN, Browser, Page
 from tests.webapp.test_flow_framed import framed
-from webapp.entry import sign_start
+from webapp.start_links import sign_start
 
 
 def start(app: Flask, browser: Browser, ref: str, **options: str) -> None:
