@@ -66,6 +66,7 @@ def direct_time_of_use_summary(flow: Flow, page: Page, start_url: Callable[..., 
     day (the night spans midnight)."""
     page.goto(start_url(postal_address=LONDON))
     flow.provider("Voltaic Direct")
+    flow.leave_for_login()
     page.wait_for_url(re.compile(r"/provider-login/"))
     provider_login(page, "approve")
     return "summary_tou_confirm"
