@@ -40,6 +40,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, request, ur
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp import results, sessions, tokens
+from webapp.config import is_country_code
 from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import mask
 from webapp.flow_state import FlowState, flow_state
@@ -78,9 +79,11 @@ def sign_start(
     return_url: str | None = None,
     location_id: str | None = None,
     embed_origin: str | None = None,
+    country: str | None = None,
 ) -> str:
     """The signed part of a start link for one partner customer reference; each call makes a
-    new link, good for one use (its nonce)."""
+    new link, good for one use (its nonce). ``country`` (ISO 3166-1 alpha-2) is where the
+    customer lives, if the partner knows: the address page starts with it chosen."""
     payload: dict[str, str] = {"ref": customer_ref, "n": secrets.token_urlsafe(16)}
     if return_url:
         payload["ret"] = return_url
@@ -88,6 +91,8 @@ def sign_start(
         payload["loc"] = location_id
     if embed_origin:
         payload["org"] = embed_origin
+    if country:
+        payload["cty"] = country
     return _serializer().dumps(payload)
 
 
@@ -106,6 +111,12 @@ def _embed_origin(candidate: str | None) -> str | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _country(value: Any) -> str | None:
+    """A country code from a start link or the session, if it is one."""
+    code = _text(value)
+    return code if code is not None and is_country_code(code) else None
 
 
 # -- the flow this browser holds ---------------------------------------------------------------
@@ -160,6 +171,7 @@ def begin_partner_flow(
     return_url: str | None = None,
     location_id: str | None = None,
     embed_origin: str | None = None,
+    country: str | None = None,
     retry_url: str | None = None,
     resume: bool = True,
 ) -> Response:
@@ -169,6 +181,10 @@ def begin_partner_flow(
     none) is shown that flow instead: pressing the partner's "Connect your tariff" again after
     Back must not start over and lose what was typed. "Start again" passes False: its flow has
     ended upstream.
+
+    ``country`` goes to Connect as the token's address, with nothing else known: Connect then
+    opens the address page with that country filled in (docs/protocol.md §2.2, §7.1), in any
+    browser the token is resumed in. A flow that manages a location starts on its tariff.
     """
     if resume and _holds_customer(flow_state(), customer_ref, location_id):
         log.info("partner start for the customer whose flow is live here: resuming it")
@@ -176,6 +192,7 @@ def begin_partner_flow(
     config = current_app.config
     public = config["PUBLIC_URL"]
     previous = results.get(redis_store(), customer_ref)
+    country = _country(country) if not location_id else None
     try:
         created = flatpeak().create_token(
             callback_uri=public + url_for("completion.callback"),
@@ -183,6 +200,7 @@ def begin_partner_flow(
             customer_reference_id=customer_ref,
             customer_id=previous.customer_id if previous else None,
             location_id=location_id,
+            postal_address={"country_code": country} if country else None,
             direction=config["FLATPEAK_DIRECTION"],
             tariff_type=config["FLATPEAK_TARIFF_TYPE"],
         )
@@ -193,6 +211,7 @@ def begin_partner_flow(
         "customer_ref": customer_ref,
         "return_url": return_url if return_url_allowed(return_url) else None,
         "location_id": location_id,
+        "country": country,
     }
     origin = _embed_origin(embed_origin)
     tokens.remember(
@@ -216,6 +235,7 @@ class StartLink:
     location_id: str | None
     embed_origin: str | None
     remaining: int
+    country: str | None = None
 
     def pending(self) -> dict[str, Any]:
         """What the session holds while the customer chooses (the link itself is spent)."""
@@ -225,6 +245,7 @@ class StartLink:
             "ret": self.return_url,
             "loc": self.location_id,
             "org": self.embed_origin,
+            "cty": self.country,
         }
 
 
@@ -255,6 +276,7 @@ def verify_start(signed: str) -> StartLink | Response:
         location_id=location_id,
         embed_origin=_text(payload.get("org")),
         remaining=max(1, int(max_age - age)),
+        country=_country(payload.get("cty")),
     )
 
 
@@ -299,6 +321,7 @@ def start(signed: str) -> Response:
         return_url=link.return_url,
         location_id=link.location_id,
         embed_origin=link.embed_origin,
+        country=link.country,
     )
 
 
@@ -315,6 +338,7 @@ def restart() -> Response:
         return_url=flow_entry.get("return_url"),
         location_id=flow_entry.get("location_id"),
         embed_origin=state.embed_origin,
+        country=flow_entry.get("country"),
         resume=False,
     )
 
@@ -447,6 +471,7 @@ def choose() -> Response:
             return_url=_text(pending.get("ret")),
             location_id=_text(pending.get("loc")),
             embed_origin=_text(pending.get("org")),
+            country=_country(pending.get("cty")),
             retry_url=into_flow("entry.switch"),
         )
     state.pending_entry = None
@@ -459,16 +484,31 @@ def register_cli(app: Flask) -> None:
     @click.option("--return-url", default=None, help="Allowlisted URL to return to at the end.")
     @click.option("--location-id", default=None, help="Manage an existing location (loc_…).")
     @click.option("--origin", default=None, help="Partner origin framing the flow.")
+    @click.option(
+        "--country", default=None, help="Where the customer lives (GB, US …): chosen for them."
+    )
     def connect_link(
-        customer_ref: str, return_url: str | None, location_id: str | None, origin: str | None
+        customer_ref: str,
+        return_url: str | None,
+        location_id: str | None,
+        origin: str | None,
+        country: str | None,
     ) -> None:
         """Print a signed start link (the "email link") for CUSTOMER_REF."""
         if len(customer_ref) > MAX_REFERENCE_LENGTH:
             raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
         if return_url and not return_url_allowed(return_url):
             raise click.BadParameter("not in PARTNER_RETURN_URLS", param_hint="--return-url")
+        if country is not None:
+            country = country.strip().upper()
+            if not is_country_code(country):
+                raise click.BadParameter("not an ISO 3166-1 country code", param_hint="--country")
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             link = start_link(
-                customer_ref, return_url=return_url, location_id=location_id, embed_origin=origin
+                customer_ref,
+                return_url=return_url,
+                location_id=location_id,
+                embed_origin=origin,
+                country=country,
             )
         click.echo(link)
