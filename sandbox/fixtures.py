@@ -6,6 +6,12 @@ that a search box is worth having. A few addresses are wired to the error and ed
 real service produces for real addresses; the README lists them.
 
 Ids are fixed (prefix + 24 hex digits, like the real ones) so tests and demos can name them.
+
+Most providers have a logo, served by the sandbox itself (``/_sandbox/logos/<id>.svg``, on the
+sandbox's public URL); a few have none (``logo_url: ""``), as with the real service, so both the
+logo and the name-only row get shown. The web app shows logos from its configured FlatPeak
+origin even over plain http (``webapp/pages/common.py`` ``safe_logo_url``), which is what makes
+these visible in local development.
 """
 
 from __future__ import annotations
@@ -213,7 +219,7 @@ PROVIDERS: tuple[Provider, ...] = (
         "Dovetail Electric",
         "GB",
         LIBRARY,
-        has_logo=False,
+        color="#975a16",
         tariffs=(
             LibraryTariff(
                 _trt(0x701),
@@ -226,7 +232,7 @@ PROVIDERS: tuple[Provider, ...] = (
     ),
     Provider(_prv(0xA8), "Ember Utilities", "GB", MANUAL, color="#c53030"),
     Provider(_prv(0xA9), "Fernleaf Energy", "GB", MARKET, color="#38a169"),
-    Provider(_prv(0xAA), "Gridwise Supply", "GB", MANUAL, has_logo=False),
+    Provider(_prv(0xAA), "Gridwise Supply", "GB", MANUAL, color="#2a4365"),
     Provider(
         _prv(0xAB),
         "Harbour Light Energy",
@@ -243,7 +249,7 @@ PROVIDERS: tuple[Provider, ...] = (
         _prv(0xAC), "Islestone Power", "GB", MANUAL, color="#4a5568", post_code_areas=ISLAND_AREAS
     ),
     Provider(_prv(0xAD), "Juniper Energy", "GB", MANUAL, color="#805ad5"),
-    Provider(_prv(0xAE), "Kestrel Electric", "GB", MANUAL, has_logo=False),
+    Provider(_prv(0xAE), "Kestrel Electric", "GB", MANUAL, color="#285e61"),
     Provider(
         _prv(0xAF),
         "The Greater London Community Energy Co-operative Society Limited",
@@ -283,7 +289,7 @@ PROVIDERS: tuple[Provider, ...] = (
         ),
     ),
     Provider(_prv(0xB3), "Prairie Market Power", "US", MARKET, has_logo=False),
-    Provider(_prv(0xB4), "Ridgeline Electric Co-op", "US", MANUAL, has_logo=False),
+    Provider(_prv(0xB4), "Ridgeline Electric Co-op", "US", MANUAL, color="#744210"),
     # --- DE
     Provider(
         _prv(0xC1),
@@ -316,7 +322,7 @@ PROVIDERS: tuple[Provider, ...] = (
         ),
     ),
     Provider(_prv(0xC3), "Börsenstrom Dynamik", "DE", MARKET, has_logo=False),
-    Provider(_prv(0xC4), "Stadtwerke Musterstadt", "DE", MANUAL, has_logo=False),
+    Provider(_prv(0xC4), "Stadtwerke Musterstadt", "DE", MANUAL, color="#1a365d"),
 )
 
 PROVIDERS_BY_ID: dict[str, Provider] = {p.id: p for p in PROVIDERS}

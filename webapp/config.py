@@ -15,12 +15,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
+from babel import Locale
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,11 @@ MIN_PRODUCTION_SECRET_LENGTH = 32
 SANDBOX_URL = "http://127.0.0.1:8010"
 SANDBOX_ACCOUNT_ID = "acc_000000000000000000000001"
 SANDBOX_API_KEY = "sk_test_sandbox_000000000000000000000001"
+
+
+# Two-letter CLDR territories that are not countries: the EU, the euro area, the UN, "unknown"
+# and the pseudo-locales. The address page lists every other one.
+NOT_COUNTRIES = frozenset({"ZZ", "QO", "EU", "EZ", "UN", "XA", "XB"})
 
 
 class ConfigError(RuntimeError):
@@ -104,6 +111,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # production (validate()). scripts/run turns it on.
         "DEMO_ENABLED": _bool(env, "DEMO_ENABLED", False),
         "DEMO_CUSTOMER_REF": env.get("DEMO_CUSTOMER_REF") or "demo-customer-0001",
+        # The country the address page chooses when neither Connect nor the start link names
+        # one (ISO 3166-1 alpha-2, e.g. GB); empty: guessed from the browser's language region.
+        "DEFAULT_COUNTRY": (env.get("DEFAULT_COUNTRY") or "").strip().upper(),
         "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
         # Rate limits (Flask-Limiter syntax); why these defaults: webapp/ratelimit.py.
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
@@ -132,6 +142,16 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": _int(env, "MAX_FORM_MEMORY_SIZE", 8 * 1024),
         "MAX_FORM_PARTS": _int(env, "MAX_FORM_PARTS", 100),
     }
+
+
+def is_country_code(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166-1 alpha-2 country as CLDR knows it ("GB", not "gb",
+    "GBR", "EU" or "ZZ")."""
+    return (
+        re.fullmatch(r"[A-Z]{2}", code) is not None
+        and code in Locale("en").territories
+        and code not in NOT_COUNTRIES
+    )
 
 
 def origin_of(url: str) -> str:
@@ -260,6 +280,11 @@ def validate(config: Mapping[str, Any]) -> None:
     for url in config["PARTNER_CALLBACK_URLS"]:
         if urlsplit(url).scheme not in ("http", "https") or not origin_of(url):
             raise ConfigError(f"PARTNER_CALLBACK_URLS entry {url!r} is not an absolute URL.")
+    country = str(config.get("DEFAULT_COUNTRY") or "")
+    if country and not is_country_code(country):
+        raise ConfigError(
+            f"DEFAULT_COUNTRY {country!r} is not a two-letter ISO 3166-1 country code (e.g. GB)."
+        )
     if config["BRAND_THEME"] not in ("light", "dark"):
         raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
 

@@ -34,6 +34,7 @@ import click
 from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 
 from webapp import results, sessions, tokens
+from webapp.config import is_country_code
 from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import mask
 from webapp.flow_state import FlowState, flow_state
@@ -42,6 +43,7 @@ from webapp.links import into_flow, return_url_allowed, same_token, show_url, va
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
 from webapp.start_links import (
     claim_start_link,
+    country_or_none,
     start_link,
     text_or_none,
     verify_start,
@@ -123,6 +125,7 @@ def begin_partner_flow(
     return_url: str | None = None,
     location_id: str | None = None,
     embed_origin: str | None = None,
+    country: str | None = None,
     retry_url: str | None = None,
     resume: bool = True,
 ) -> Response:
@@ -132,6 +135,10 @@ def begin_partner_flow(
     none) is shown that flow instead: pressing the partner's "Connect your tariff" again after
     Back must not start over and lose what was typed. "Start again" passes False: its flow has
     ended upstream.
+
+    ``country`` goes to Connect as the token's address, with nothing else known: Connect then
+    opens the address page with that country filled in (docs/protocol.md §2.2, §7.1), in any
+    browser the token is resumed in. A flow that manages a location starts on its tariff.
     """
     if resume and _holds_customer(flow_state(), customer_ref, location_id):
         log.info("partner start for the customer whose flow is live here: resuming it")
@@ -139,6 +146,7 @@ def begin_partner_flow(
     config = current_app.config
     public = config["PUBLIC_URL"]
     previous = results.get(redis_store(), customer_ref)
+    country = country_or_none(country) if not location_id else None
     try:
         created = flatpeak().create_token(
             callback_uri=public + url_for("completion.callback"),
@@ -146,6 +154,7 @@ def begin_partner_flow(
             customer_reference_id=customer_ref,
             customer_id=previous.customer_id if previous else None,
             location_id=location_id,
+            postal_address={"country_code": country} if country else None,
             direction=config["FLATPEAK_DIRECTION"],
             tariff_type=config["FLATPEAK_TARIFF_TYPE"],
         )
@@ -156,6 +165,7 @@ def begin_partner_flow(
         "customer_ref": customer_ref,
         "return_url": return_url if return_url_allowed(return_url) else None,
         "location_id": location_id,
+        "country": country,
     }
     origin = _embed_origin(embed_origin)
     tokens.remember(
@@ -192,6 +202,7 @@ def start(signed: str) -> Response:
         return_url=link.return_url,
         location_id=link.location_id,
         embed_origin=link.embed_origin,
+        country=link.country,
     )
 
 
@@ -208,6 +219,7 @@ def restart() -> Response:
         return_url=flow_entry.get("return_url"),
         location_id=flow_entry.get("location_id"),
         embed_origin=state.embed_origin,
+        country=flow_entry.get("country"),
         resume=False,
     )
 
@@ -340,6 +352,7 @@ def choose() -> Response:
             return_url=text_or_none(pending.get("ret")),
             location_id=text_or_none(pending.get("loc")),
             embed_origin=text_or_none(pending.get("org")),
+            country=country_or_none(pending.get("cty")),
             retry_url=into_flow("entry.switch"),
         )
     state.pending_entry = None
@@ -352,16 +365,31 @@ def register_cli(app: Flask) -> None:
     @click.option("--return-url", default=None, help="Allowlisted URL to return to at the end.")
     @click.option("--location-id", default=None, help="Manage an existing location (loc_…).")
     @click.option("--origin", default=None, help="Partner origin framing the flow.")
+    @click.option(
+        "--country", default=None, help="Where the customer lives (GB, US …): chosen for them."
+    )
     def connect_link(
-        customer_ref: str, return_url: str | None, location_id: str | None, origin: str | None
+        customer_ref: str,
+        return_url: str | None,
+        location_id: str | None,
+        origin: str | None,
+        country: str | None,
     ) -> None:
         """Print a signed start link (the "email link") for CUSTOMER_REF."""
         if len(customer_ref) > MAX_REFERENCE_LENGTH:
             raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
         if return_url and not return_url_allowed(return_url):
             raise click.BadParameter("not in PARTNER_RETURN_URLS", param_hint="--return-url")
+        if country is not None:
+            country = country.strip().upper()
+            if not is_country_code(country):
+                raise click.BadParameter("not an ISO 3166-1 country code", param_hint="--country")
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             link = start_link(
-                customer_ref, return_url=return_url, location_id=location_id, embed_origin=origin
+                customer_ref,
+                return_url=return_url,
+                location_id=location_id,
+                embed_origin=origin,
+                country=country,
             )
         click.echo(link)

@@ -20,6 +20,7 @@ from typing import Any
 from flask import Response, current_app, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from webapp.config import is_country_code
 from webapp.extensions import redis_store
 from webapp.screens import invalid_link, render_view
 
@@ -39,9 +40,11 @@ def sign_start(
     return_url: str | None = None,
     location_id: str | None = None,
     embed_origin: str | None = None,
+    country: str | None = None,
 ) -> str:
     """The signed part of a start link for one partner customer reference; each call makes a
-    new link, good for one use (its nonce)."""
+    new link, good for one use (its nonce). ``country`` (ISO 3166-1 alpha-2) is where the
+    customer lives, if the partner knows: the address page starts with it chosen."""
     payload: dict[str, str] = {"ref": customer_ref, "n": secrets.token_urlsafe(16)}
     if return_url:
         payload["ret"] = return_url
@@ -49,6 +52,8 @@ def sign_start(
         payload["loc"] = location_id
     if embed_origin:
         payload["org"] = embed_origin
+    if country:
+        payload["cty"] = country
     return _serializer().dumps(payload)
 
 
@@ -62,6 +67,12 @@ def text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def country_or_none(value: Any) -> str | None:
+    """A country code from a start link or the session, if it is one."""
+    code = text_or_none(value)
+    return code if code is not None and is_country_code(code) else None
+
+
 @dataclass(frozen=True)
 class StartLink:
     """A verified start link: whose it is, what it opens, and how long it has left."""
@@ -72,6 +83,7 @@ class StartLink:
     location_id: str | None
     embed_origin: str | None
     remaining: int
+    country: str | None = None
 
     def pending(self) -> dict[str, Any]:
         """What the session holds while the customer chooses (the link itself is spent)."""
@@ -81,6 +93,7 @@ class StartLink:
             "ret": self.return_url,
             "loc": self.location_id,
             "org": self.embed_origin,
+            "cty": self.country,
         }
 
 
@@ -111,6 +124,7 @@ def verify_start(signed: str) -> StartLink | Response:
         location_id=location_id,
         embed_origin=text_or_none(payload.get("org")),
         remaining=max(1, int(max_age - age)),
+        country=country_or_none(payload.get("cty")),
     )
 
 

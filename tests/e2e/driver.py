@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Frame, Locator, Page, expect
 
@@ -80,10 +81,20 @@ class Flow:
     def set_field(self, name: str, value: str) -> None:
         field = self.field(name)
         tag = field.evaluate("el => el.tagName.toLowerCase()")
-        if tag == "select":
-            field.select_option(value)
-        else:
+        if tag != "select":
             field.fill(value)
+        elif field.get_attribute("hx-post") and self.scope.locator("html.js").count():
+            # A list that re-renders the fields after it (the address page's country): wait
+            # for that, as the customer sees it happen, so that a step sent next does not race
+            # the refresh. Choosing what is already chosen changes nothing and sends nothing.
+            if field.input_value() == value:
+                return
+            with self.page.expect_response(
+                lambda r: r.request.method == "POST" and urlsplit(r.url).path == "/connect/flow"
+            ):
+                field.select_option(value)
+        else:
+            field.select_option(value)
 
     def continue_button(self) -> Locator:
         """The page's main submit control: a submit button that carries no name of its own

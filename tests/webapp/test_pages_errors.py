@@ -178,7 +178,7 @@ LOCAL_CASES = [
         "postal_address_capture",
         {**TYPED["postal_address_capture"], "country_code": "US"},
         "state",
-        "Choose your state or province.",
+        "Choose your state.",
     ),
     (
         "provider_name_capture",

@@ -9,6 +9,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, has_request_context, request
+
+from webapp.config import origin_of
 from webapp.i18n import lazy_gettext as _l
 from webapp.pages.base import FORM_ERROR, Errors
 
@@ -253,13 +256,34 @@ def provider_of(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def safe_logo_url(url: Any) -> str:
-    """Only https (or same-origin path) logos are shown; anything else falls back to text."""
+    """A provider logo we may show, else "" (the name alone is shown): an https URL, a path on
+    our own origin, or a URL on FlatPeak's origin as configured (see :func:`_flatpeak_origins`).
+    Anything else (``javascript:``, ``data:``, plain http elsewhere) falls back to text."""
     if not isinstance(url, str):
         return ""
     url = url.strip()
     if url.startswith("https://") or (url.startswith("/") and not url.startswith("//")):
         return url
+    if url.startswith("http://") and origin_of(url) in _flatpeak_origins():
+        return url
     return ""
+
+
+def _flatpeak_origins() -> frozenset[str]:
+    """The configured FlatPeak origins (``FLATPEAK_API_URL``, ``FLATPEAK_CONNECT_URL``) whose
+    plain-http logos may be shown: CSP ``img-src`` already allows them (webapp/security.py).
+
+    This is how a sandbox running on http://127.0.0.1:8010 shows its logos, which it serves from
+    its own origin. It holds only while our pages are plain http too: an https page would block
+    an http image as mixed content, so there the name stands alone, as for any other http logo.
+    Outside a request (an adapter tested on its own) no origin is trusted."""
+    if not has_request_context():
+        return frozenset()
+    config = current_app.config
+    if str(config.get("PUBLIC_URL") or request.host_url).startswith("https://"):
+        return frozenset()
+    origins = (config.get("FLATPEAK_API_URL"), config.get("FLATPEAK_CONNECT_URL"))
+    return frozenset(origin_of(str(url)) for url in origins if url) - {""}
 
 
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "post_code", "country_code")

@@ -1,11 +1,20 @@
-"""States and provinces for the countries whose addresses need one (US, CA, AU).
+"""What an address looks like in each country: the post code's name, and the state or province
+for the countries whose addresses need one (US, CA, AU).
 
 Babel has no subdivision data, so the lists live here: ISO 3166-2 subdivision codes without the
 country prefix (what Connect expects in ``state``, e.g. "TX"), with their English names, which
-are proper nouns and stay untranslated.
+are proper nouns and stay untranslated. Everywhere else the address page asks for no state at
+all: Connect places an address by its city, post code and country (docs/protocol.md §8.7), and
+a UK customer should not be asked for a "State, province or county".
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from webapp.i18n import lazy_gettext as _l
 
 STATES: dict[str, dict[str, str]] = {
     "US": {
@@ -88,3 +97,53 @@ STATES: dict[str, dict[str, str]] = {
         "WA": "Western Australia",
     },
 }
+
+
+# What people in each country call their post code; any other country gets the general name.
+POST_CODE_NAMES: dict[str, Any] = {
+    "GB": _l("Postcode"),
+    "AU": _l("Postcode"),
+    "NZ": _l("Postcode"),
+    "US": _l("ZIP code"),
+    "IE": _l("Eircode"),
+    "IN": _l("PIN code"),
+}
+POST_CODE_NAME = _l("Postal code")
+
+# The state field of the countries in STATES: its label, the prompt its list opens with, and
+# the message when nothing was chosen.
+STATE_NAMES: dict[str, tuple[Any, Any, Any]] = {
+    "US": (_l("State"), _l("Choose your state"), _l("Choose your state.")),
+    "CA": (
+        _l("Province or territory"),
+        _l("Choose your province or territory"),
+        _l("Choose your province or territory."),
+    ),
+    "AU": (
+        _l("State or territory"),
+        _l("Choose your state or territory"),
+        _l("Choose your state or territory."),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AddressFormat:
+    """The parts of the address form that depend on the country."""
+
+    post_code_label: str
+    #: The country's states, code -> name; None where the address needs none.
+    states: Mapping[str, str] | None = None
+    state_label: str = ""
+    state_prompt: str = ""
+    state_missing: str = ""
+
+
+def address_format(country: str) -> AddressFormat:
+    """The address form for ``country`` (an ISO code, or "" before one is chosen), translated."""
+    post_code = str(POST_CODE_NAMES.get(country, POST_CODE_NAME))
+    states = STATES.get(country)
+    if states is None:
+        return AddressFormat(post_code_label=post_code)
+    label, prompt, missing = STATE_NAMES[country]
+    return AddressFormat(post_code, states, str(label), str(prompt), str(missing))
