@@ -94,6 +94,8 @@ def test_time_of_day_gap_sits_on_the_period_to_fix(browser: Browser) -> None:
 
 def test_us_customer_is_told_about_taxes_not_vat(browser: Browser) -> None:
     start_demo(browser)
+    # Choosing the United States first shows its fields (state, ZIP code), as a customer would.
+    browser.submit({"country_code": "US"}, button=("edit", "country"))
     page = browser.submit(US_ADDRESS)
     assert page.route == "provider_select", page.text()[:400]
     browser.provider("Ridgeline Electric Co-op")

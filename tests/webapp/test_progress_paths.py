@@ -33,7 +33,8 @@ class Walk:
     def note(self) -> None:
         page = self.browser.page
         assert page is not None
-        if page.route:
+        # The page before a provider's login is ours, about leaving, not a stage of the flow.
+        if page.route and page.route != "session_redirect":
             self.seen.append((page.route, *stage(page)))
 
     def submit(self, fields: dict[str, str] | None = None, **kwargs) -> None:
