@@ -166,6 +166,11 @@
         pendingFocus = focusAfterEdit(form, submitter.value);
         return; /* a local edit is quick; no busy text needed */
       }
+      if (submitter && submitter.hidden) {
+        /* Enter in a field presses the form's hidden default button (it keeps Enter meaning
+           Continue); the busy text belongs on the Continue the customer can see. */
+        submitter = form.querySelector('button[type="submit"].button--primary:not([hidden])');
+      }
       setBusy(submitter);
     },
     true
@@ -329,15 +334,12 @@
     }
   });
 
-  /* ---- address: refresh the state list when the country changes ----------------------- */
+  /* ---- time of day: keep each period's end and the next period's start together ------- */
 
   doc.addEventListener("change", function (event) {
     var target = event.target;
     if (!target.matches) {
       return;
-    }
-    if (target.matches('select[data-refresh="country"]')) {
-      swapStateField(target.form, target.value);
     }
     /* Time of day: a period's end is the next period's start, so keep them together. */
     var match = target.name && /^to_(\d+)$/.exec(target.name);
@@ -354,53 +356,6 @@
       target.dataset.followed = "no";
     }
   });
-
-  /* The state field follows the country: a list for countries that need one (US, CA, AU),
-     free text elsewhere. Done locally from the page's <template> lists, so arrowing through
-     the country list sends nothing and never moves focus. */
-  function swapStateField(form, country) {
-    if (!form) {
-      return;
-    }
-    var current = form.elements.state;
-    if (!current || current.length) {
-      return;
-    }
-    var list = form.querySelector('template[data-state-options="' + country + '"]');
-    var replacement;
-    if (list) {
-      replacement = doc.createElement("select");
-      replacement.className = "select";
-      replacement.required = true;
-      replacement.setAttribute("aria-required", "true");
-      replacement.appendChild(list.content.cloneNode(true));
-    } else if (current.tagName === "SELECT") {
-      replacement = doc.createElement("input");
-      replacement.type = "text";
-      replacement.className = "input";
-      replacement.maxLength = 120;
-    } else {
-      return; /* free text stays free text, with whatever was typed */
-    }
-    ["id", "name", "autocomplete", "aria-describedby"].forEach(function (attr) {
-      if (current.hasAttribute(attr)) {
-        replacement.setAttribute(attr, current.getAttribute(attr));
-      }
-    });
-    current.replaceWith(replacement);
-    /* A listed state is required; free text is optional: keep the "(optional)" mark true. */
-    var label = form.querySelector('label[for="' + replacement.id + '"]');
-    var optional = label && label.querySelector(".optional");
-    if (!list && label && !optional) {
-      optional = doc.createElement("span");
-      optional.className = "optional";
-      optional.textContent = " " + (label.dataset.optionalText || "(optional)");
-      label.appendChild(optional);
-    }
-    if (optional) {
-      optional.hidden = !!list;
-    }
-  }
 
   /* ---- provider logos: hide broken ones, the name is always shown --------------------- */
 

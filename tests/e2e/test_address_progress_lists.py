@@ -176,6 +176,7 @@ def test_failed_login_page_is_honest(open_page, auditor, start_url) -> None:
     flow = Flow(page)
     page.goto(start_url(postal_address={**LONDON}))
     flow.provider("Voltaic Direct")
+    flow.leave_for_login()
     page.wait_for_url(re.compile(r"/provider-login/"))
     provider_login(page, "fail")
     flow.expect_route("summary_tariff_failed")

@@ -72,8 +72,8 @@ class PageAdapter:
     template: ClassVar[str] = ""
     #: Short, customer-facing step title (already marked for translation by the subclass).
     title: ClassVar[str] = ""
-    #: Which of the flow's six stages the page belongs to, 1 to 6 (see ``progress.STAGES``):
-    #: what the progress bar shows, since Connect does not say how many pages are left.
+    #: Which part of the flow the page belongs to, 1 to 6 (``progress.PARTS``); the progress
+    #: bar names the stage that part falls in, since Connect does not say how many pages are left.
     stage: ClassVar[int]
 
     def context(
