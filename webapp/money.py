@@ -46,9 +46,9 @@ _MINOR_UNITS: dict[str, tuple[str, int]] = {
 #               (€/kWh)" (tarifasgasluz.com/faq/factura/termino-consumo; menosdeluz.com:
 #               "0,14 €/kWh"; the CNMC: "0,202724 euros por kWh").
 #   IT  €/kWh   bills and offers: "una quota energia (euro/kWh)"
-#               (repower.com/it/guidaletturaplacet; a supplier's CTE: "0,06050 €/kWh"). ARERA's
+#               (repower.com/it/guidaletturaplacet; a provider's CTE: "0,06050 €/kWh"). ARERA's
 #               press releases say "centesimi di euro per kilowattora": the news, not the bill.
-#   NL  €/kWh   supplier tariff sheets: "Per kWh €0,09877" (energieprijzen-vergelijken.nl);
+#   NL  €/kWh   providers' tariff sheets: "Per kWh €0,09877" (energieprijzen-vergelijken.nl);
 #               people say "22 cent" (consumentenbond.nl), tariffs print euros.
 #   US  ¢/kWh   the EIA publishes "Average revenue per kilowatthour (cents/kWh)"
 #               (eia.gov/electricity/annual): USD's default above.

@@ -46,11 +46,7 @@ def _key(message: Message) -> tuple[str | None, str]:
 def _shape(catalog: Catalog) -> dict[tuple[str | None, str], tuple[object, bool]]:
     """What a catalogue asks translators for, without line references or dates: each id with
     its plural and whether it is python-format."""
-    return {
-        _key(message): (message.id, message.python_format)
-        for message in catalog
-        if message.id
-    }
+    return {_key(message): (message.id, message.python_format) for message in catalog if message.id}
 
 
 def _placeholders(text: str) -> set[str]:
