@@ -24,7 +24,7 @@ from typing import Any
 
 from babel import support
 from flask import Flask, current_app, g, has_app_context, request, session
-from flask_babel import Babel, LazyString, get_translations
+from flask_babel import Babel, LazyString, get_translations, refresh
 
 from webapp.flow_state import flow_state
 
@@ -61,8 +61,12 @@ def use_locale(tag: Any) -> str | None:
     an entry's own pages (the link expired, the question which flow to continue) follow the
     link too. Returns the locale chosen, for the flow to keep."""
     locale = resolve_locale(tag, current_app.config["LOCALES"])
-    if locale is not None:
+    if locale is not None and g.get("connect_locale") != locale:
         g.connect_locale = locale
+        # Anything already translated in this request (an error hook, a lazy label) looked the
+        # locale and catalogue up and cached both: forget them, so the rest is in this one.
+        refresh()
+        g.pop("_connect_translations", None)
     return locale
 
 
@@ -86,8 +90,8 @@ def translations() -> support.NullTranslations:
 
     Flask-Babel looks it up again for every string, a dozen context-local reads each time, and a
     step's page has a few hundred strings. The cache lives on ``g`` (one per request); code
-    that switches locale mid-request (``flask_babel.force_locale``, not used here) would have
-    to drop it.
+    that switches locale mid-request drops it (:func:`use_locale` does; Flask-Babel's
+    ``force_locale``, not used here, would not).
     """
     if not has_app_context():
         return support.NullTranslations()
