@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devstack.stack import RedisServer, SandboxServer
-from tests.webapp.conftest import Browser, Page, app_config
+from tests.webapp.conftest import GB_ADDRESS, Browser, Page, app_config
 from tests.webapp.test_entry import partner_token
+from tests.webapp.test_flow_framed import open_login_tab
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.i18n import resolve_locale
@@ -154,3 +155,19 @@ def test_default_locale_must_be_available(
 ) -> None:
     with pytest.raises(ConfigError, match="DEFAULT_LOCALE"):
         create_app(app_config(redis_server, sandbox, DEFAULT_LOCALE="xx"))
+
+
+def test_the_tab_back_from_a_provider_login_keeps_the_flows_language(app: Flask) -> None:
+    """A framed flow's DIRECT login runs in a tab of its own, which comes back without the
+    frame's cookie and adopts the flow from the token's record: in the flow's language."""
+    frame = app.test_client()
+    frame.environ_base["HTTP_SEC_FETCH_DEST"] = "iframe"
+    frame.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB"
+    browser = start(app, frame, "locale-login-tab", locale="en_US")
+    browser.submit(GB_ADDRESS)
+    page = browser.provider("Voltaic Direct")
+    assert 'data-flow-state="provider-login"' in page.html and lang(page) == "en-US"
+    tab = open_login_tab(app, page)  # a browser of its own that asks for no language
+    back = tab.provider_login("approve")
+    assert 'data-flow-state="provider-returned"' in back.html
+    assert lang(back) == "en-US"
