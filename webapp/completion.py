@@ -188,7 +188,12 @@ def callback() -> Response:
             # never switch a browser onto someone else's flow.
             return invalid_link()
         # The session cookie did not come back: adopt the flow from the token we issued.
-        sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
+        sessions.start_flow(
+            token,
+            context.get("entry") or {},
+            context.get("embed_origin"),
+            tokens.locale_of(context),
+        )
     return finish(token)
 
 

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import redis
 from babel import Locale
 
+from webapp.i18n import available_locales, resolve_locale
+
 log = logging.getLogger(__name__)
 
 # Only good enough for a laptop talking to the sandbox; production refuses it (see validate()).
@@ -114,6 +116,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # The country the address page chooses when neither Connect nor the start link names
         # one (ISO 3166-1 alpha-2, e.g. GB); empty: guessed from the browser's language region.
         "DEFAULT_COUNTRY": (env.get("DEFAULT_COUNTRY") or "").strip().upper(),
+        # The language when the partner's link names none (en_GB, en_US, de …; one of the
+        # catalogues in webapp/translations); empty: the browser's Accept-Language decides.
+        "DEFAULT_LOCALE": (env.get("DEFAULT_LOCALE") or "").strip(),
         "TRUST_PROXY_HOPS": _int(env, "TRUST_PROXY_HOPS", 0),
         # Rate limits (Flask-Limiter syntax); why these defaults: webapp/ratelimit.py.
         "RATELIMIT_ENABLED": _bool(env, "RATELIMIT_ENABLED", True),
@@ -285,6 +290,14 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"DEFAULT_COUNTRY {country!r} is not a two-letter ISO 3166-1 country code (e.g. GB)."
         )
+    default_locale = str(config.get("DEFAULT_LOCALE") or "")
+    if default_locale:
+        locales = config.get("LOCALES") or available_locales()
+        if resolve_locale(default_locale, locales) is None:
+            raise ConfigError(
+                f"DEFAULT_LOCALE {default_locale!r} is not one of the available locales "
+                f"({', '.join(locales)})."
+            )
     if config["BRAND_THEME"] not in ("light", "dark"):
         raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
 

@@ -39,6 +39,7 @@ from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import mask
 from webapp.flow_state import FlowState, flow_state
 from webapp.htmx import navigate, personal
+from webapp.i18n import resolve_locale, use_locale
 from webapp.links import into_flow, return_url_allowed, same_token, show_url, valid_token
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
 from webapp.start_links import (
@@ -126,6 +127,7 @@ def begin_partner_flow(
     location_id: str | None = None,
     embed_origin: str | None = None,
     country: str | None = None,
+    locale: str | None = None,
     retry_url: str | None = None,
     resume: bool = True,
 ) -> Response:
@@ -139,7 +141,9 @@ def begin_partner_flow(
     ``country`` goes to Connect as the token's address, with nothing else known: Connect then
     opens the address page with that country filled in (docs/protocol.md §2.2, §7.1), in any
     browser the token is resumed in. A flow that manages a location starts on its tariff.
+    ``locale``, if we speak it, is the language of the whole flow (kept in its session).
     """
+    locale = use_locale(locale)
     if resume and _holds_customer(flow_state(), customer_ref, location_id):
         log.info("partner start for the customer whose flow is live here: resuming it")
         return _resume()
@@ -171,10 +175,10 @@ def begin_partner_flow(
     tokens.remember(
         redis_store(),
         created.connect_token,
-        {"entry": flow_entry, "embed_origin": origin, "state": "active"},
+        {"entry": flow_entry, "embed_origin": origin, "state": "active", "locale": locale},
         ttl=created.expires_in,
     )
-    launch = sessions.start_flow(created.connect_token, flow_entry, origin)
+    launch = sessions.start_flow(created.connect_token, flow_entry, origin, locale)
     log.info("partner flow started with token %s", mask(created.connect_token))
     return personal(redirect(url_for("flow.show", launch=launch), 303))
 
@@ -184,6 +188,8 @@ def start(signed: str) -> Response:
     link = verify_start(signed)
     if isinstance(link, Response):
         return link
+    # The link's language for whatever this request answers, the refusals and the question too.
+    use_locale(link.locale)
     state = flow_state()
     if _holds_customer(state, link.reference, link.location_id):
         # This customer's own flow, live here (Back, then the partner's button again): show it.
@@ -203,6 +209,7 @@ def start(signed: str) -> Response:
         location_id=link.location_id,
         embed_origin=link.embed_origin,
         country=link.country,
+        locale=link.locale,
     )
 
 
@@ -220,6 +227,7 @@ def restart() -> Response:
         location_id=flow_entry.get("location_id"),
         embed_origin=state.embed_origin,
         country=flow_entry.get("country"),
+        locale=state.locale,
         resume=False,
     )
 
@@ -229,7 +237,9 @@ def restart() -> Response:
 
 @bp.get("/connect")
 def external() -> Response:
-    """``/connect?fp_cot=…``: a token the partner's backend created, used once."""
+    """``/connect?fp_cot=…``: a token the partner's backend created, used once; ``&locale=de``
+    names the flow's language."""
+    locale = use_locale(request.args.get("locale"))
     token = request.args.get("fp_cot", "")
     if not valid_token(token):
         return invalid_link()
@@ -243,10 +253,15 @@ def external() -> Response:
         refused = check_partner_token(token)
         if refused is not None:
             return refused
-    pending = {"kind": "external", "token": token, "origin": request.args.get("origin")}
+    pending = {
+        "kind": "external",
+        "token": token,
+        "origin": request.args.get("origin"),
+        "locale": locale,
+    }
     if _live(state):
         return hold_for_choice(state, pending)
-    return accept_external(token, request.args.get("origin"))
+    return accept_external(token, request.args.get("origin"), locale)
 
 
 def check_partner_token(token: str) -> Response | None:
@@ -297,21 +312,23 @@ def already_complete(state: FlowState) -> Response:
     )
 
 
-def accept_external(token: str, origin: str | None) -> Response:
-    """Start a flow on a token that is the partner's (checked, or created by us)."""
+def accept_external(token: str, origin: str | None, locale: str | None = None) -> Response:
+    """Start a flow on a token that is the partner's (checked, or created by us), in
+    ``locale`` if the entry named one we speak (else in the one the token was made with)."""
     origin = _embed_origin(origin)
     known = tokens.recall(redis_store(), token)
     flow_entry = (known or {}).get("entry") or {"kind": "external"}
+    locale = use_locale(locale) or (tokens.locale_of(known) if known else None)
     if known is None:
         # Remember it so the provider return and the callback work even when this browser's
         # cookie does not survive.
         tokens.remember(
             redis_store(),
             token,
-            {"entry": flow_entry, "embed_origin": origin, "state": "active"},
+            {"entry": flow_entry, "embed_origin": origin, "state": "active", "locale": locale},
             EXTERNAL_TOKEN_TTL,
         )
-    launch = sessions.start_flow(token, flow_entry, origin)
+    launch = sessions.start_flow(token, flow_entry, origin, locale)
     log.info("external flow started with token %s", mask(token))
     return personal(redirect(url_for("flow.show", launch=launch), 303))
 
@@ -344,7 +361,11 @@ def choose() -> Response:
     # The pending entry stays until the new flow has begun (start_flow forgets it), so a failed
     # token creation can be retried from the question.
     if pending.get("kind") == "external" and valid_token(pending.get("token")):
-        return accept_external(str(pending["token"]), text_or_none(pending.get("origin")))
+        return accept_external(
+            str(pending["token"]),
+            text_or_none(pending.get("origin")),
+            text_or_none(pending.get("locale")),
+        )
     reference = text_or_none(pending.get("ref"))
     if pending.get("kind") == "start" and reference:
         return begin_partner_flow(
@@ -353,6 +374,7 @@ def choose() -> Response:
             location_id=text_or_none(pending.get("loc")),
             embed_origin=text_or_none(pending.get("org")),
             country=country_or_none(pending.get("cty")),
+            locale=text_or_none(pending.get("lc")),
             retry_url=into_flow("entry.switch"),
         )
     state.pending_entry = None
@@ -368,12 +390,18 @@ def register_cli(app: Flask) -> None:
     @click.option(
         "--country", default=None, help="Where the customer lives (GB, US …): chosen for them."
     )
+    @click.option(
+        "--locale",
+        default=None,
+        help="The flow's language (en_GB, en_US, de …), whatever the browser asks for.",
+    )
     def connect_link(
         customer_ref: str,
         return_url: str | None,
         location_id: str | None,
         origin: str | None,
         country: str | None,
+        locale: str | None,
     ) -> None:
         """Print a signed start link (the "email link") for CUSTOMER_REF."""
         if len(customer_ref) > MAX_REFERENCE_LENGTH:
@@ -384,6 +412,14 @@ def register_cli(app: Flask) -> None:
             country = country.strip().upper()
             if not is_country_code(country):
                 raise click.BadParameter("not an ISO 3166-1 country code", param_hint="--country")
+        if locale is not None:
+            # Signed as the catalogue's own name, so the link means the same after a rename
+            # of the tag's spelling ("en-us" -> en_US).
+            resolved = resolve_locale(locale, app.config["LOCALES"])
+            if resolved is None:
+                available = ", ".join(app.config["LOCALES"])
+                raise click.BadParameter(f"not one of {available}", param_hint="--locale")
+            locale = resolved
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             link = start_link(
                 customer_ref,
@@ -391,5 +427,6 @@ def register_cli(app: Flask) -> None:
                 location_id=location_id,
                 embed_origin=origin,
                 country=country,
+                locale=locale,
             )
         click.echo(link)

@@ -28,6 +28,7 @@ LOGIN_TARGET = "login_target"
 PENDING_ENTRY = "pending_entry"
 ENTERED = "entered"
 OPENED_ON = "opened_on"
+LOCALE = "locale"
 KEYS = (
     TOKEN,
     ENTRY,
@@ -41,6 +42,7 @@ KEYS = (
     PENDING_ENTRY,
     ENTERED,
     OPENED_ON,
+    LOCALE,
 )
 
 #: ``completing``: Connect answered ``session_complete`` for our callback; the callback exchanges.
@@ -100,6 +102,14 @@ class FlowState:
     def embed_origin(self) -> str | None:
         """The partner origin a start link named for framing the flow, if any."""
         value = self._store.get(EMBED_ORIGIN)
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def locale(self) -> str | None:
+        """The language the partner chose for this flow (a start link's or ``/connect``'s
+        ``locale``), kept for every later page: the browser's Accept-Language only decides
+        when the partner chose nothing (webapp/i18n.py select_locale)."""
+        value = self._store.get(LOCALE)
         return value if isinstance(value, str) and value else None
 
     # -- where it is ---------------------------------------------------------------------------
@@ -236,15 +246,23 @@ class FlowState:
     # -- beginning and ending ------------------------------------------------------------------
 
     def begin(
-        self, token: str, entry: dict[str, Any], handle: str, embed_origin: str | None = None
+        self,
+        token: str,
+        entry: dict[str, Any],
+        handle: str,
+        embed_origin: str | None = None,
+        locale: str | None = None,
     ) -> None:
-        """A new flow: nothing of the previous one survives."""
+        """A new flow: nothing of the previous one survives (its language neither: a new link
+        that names none goes back to the browser's)."""
         self.reset()
         self._store[TOKEN] = token
         self._store[ENTRY] = dict(entry)
         self._store[HANDLE] = handle
         if embed_origin:
             self._store[EMBED_ORIGIN] = embed_origin
+        if locale:
+            self._store[LOCALE] = locale
 
     def reset(self) -> None:
         for key in KEYS:

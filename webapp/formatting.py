@@ -18,8 +18,9 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask_babel import get_locale
 
+from webapp import money
 from webapp.i18n import gettext as _
-from webapp.money import RateUnit, finite_decimal, rate_unit, to_display
+from webapp.money import RateUnit, finite_decimal, to_display
 
 # Symbols written straight after the number ("24.5p"); longer ones get a space ("24,5 öre").
 _TIGHT_SYMBOLS = {"p", "c", "¢"}
@@ -34,6 +35,22 @@ def current_locale() -> Locale:
         return get_locale() or Locale("en")
     except (RuntimeError, AttributeError):  # no request or no Babel: tests of pieces alone
         return Locale("en")
+
+
+# Where a language without a region is spoken as a market, for the unit of a price: "de" is
+# read as Germany's "ct/kWh", "fr" as France's "€/kWh" (webapp/money.py _MARKET_UNITS).
+_LANGUAGE_MARKETS = {"de": "DE", "fr": "FR", "es": "ES", "it": "IT", "nl": "NL"}
+
+
+def market() -> str | None:
+    """The customer's market as the locale says it: its territory, else its language's home."""
+    locale = current_locale()
+    return locale.territory or _LANGUAGE_MARKETS.get(locale.language)
+
+
+def rate_unit(currency_code: str | None) -> RateUnit:
+    """How a price per kWh is written in this request's market (forms and pages alike)."""
+    return money.rate_unit(currency_code, market())
 
 
 def html_lang() -> str:
@@ -76,7 +93,8 @@ def format_display_price(value: Decimal | None, unit: RateUnit, places: int | No
 
 
 # The most decimals a price is shown with: pence, cents and öre to two places, as bills print
-# them; a price in major units (a currency without a familiar minor unit) to four.
+# them; a price in major units (euros in France, Spain, Italy, the Netherlands; a currency
+# without a familiar minor unit) to four, as French tariffs print them ("0,1952 €").
 _MAX_PLACES_MINOR = 2
 _MAX_PLACES_MAJOR = 4
 

@@ -1,9 +1,9 @@
 """Rates in the unit customers know.
 
 Connect sends and receives prices in major currency units per kWh (0.245 GBP), but nobody reads a
-tariff that way: a British bill says 24.5p, a German one 24,5 ct. Forms ask for, and pages show,
-the familiar unit; the page adapters convert at the edge with :func:`to_major` and
-:func:`to_display`. Decimal arithmetic keeps 24.5 -> 0.245 exact.
+tariff that way: a British bill says 24.5p, a German one 24,5 ct, a French one 0,245 €. Forms
+ask for, and pages show, the familiar unit; the page adapters convert at the edge with
+:func:`to_major` and :func:`to_display`. Decimal arithmetic keeps 24.5 -> 0.245 exact.
 """
 
 from __future__ import annotations
@@ -29,6 +29,36 @@ _MINOR_UNITS: dict[str, tuple[str, int]] = {
     "PLN": ("gr", 100),
     "CZK": ("hal.", 100),
     "ZAR": ("c", 100),
+}
+
+# Markets that write a currency's price per kWh differently from the currency's default above,
+# by (currency, market). The market is the customer's locale's territory, or its language's home
+# ("de" -> DE; webapp/formatting.py). Looked up, not guessed (2026-11):
+#   GB  p/kWh   Ofgem's price cap as published: "Unit rate: 27.35p per kWh"
+#               (energysavingtrust.org.uk/what-is-the-energy-price-cap; ageuk.org.uk: "22.36p
+#               per kWh").
+#   DE  ct/kWh  "Er ist auf Stromrechnungen in Cent pro Kilowattstunde (ct/kWh) angegeben"
+#               (strom.preisvergleich.de/info/8174/arbeitspreis; hirschzauber.de/arbeitspreis).
+#   FR  €/kWh   the regulated Tarif Bleu is quoted "0,1952 € en option Base" per kWh, four
+#               decimals (jechange.fr/energie/edf/tarifs/tarifs-reglementes; prix-elec.com:
+#               "0.2062€ TTC"). Not "c€/kWh": French pages say "centimes" only in prose.
+#   ES  €/kWh   "El término de consumo se expresa en euros por kilovatio hora consumido
+#               (€/kWh)" (tarifasgasluz.com/faq/factura/termino-consumo; menosdeluz.com:
+#               "0,14 €/kWh"; the CNMC: "0,202724 euros por kWh").
+#   IT  €/kWh   bills and offers: "una quota energia (euro/kWh)"
+#               (repower.com/it/guidaletturaplacet; a provider's CTE: "0,06050 €/kWh"). ARERA's
+#               press releases say "centesimi di euro per kilowattora": the news, not the bill.
+#   NL  €/kWh   providers' tariff sheets: "Per kWh €0,09877" (energieprijzen-vergelijken.nl);
+#               people say "22 cent" (consumentenbond.nl), tariffs print euros.
+#   US  ¢/kWh   the EIA publishes "Average revenue per kilowatthour (cents/kWh)"
+#               (eia.gov/electricity/annual): USD's default above.
+_MARKET_UNITS: dict[tuple[str, str], tuple[str, int]] = {
+    ("EUR", "DE"): ("ct", 100),
+    ("EUR", "AT"): ("ct", 100),  # Austria writes it as Germany does ("15,63 ct/kWh")
+    ("EUR", "FR"): ("€", 1),
+    ("EUR", "ES"): ("€", 1),
+    ("EUR", "IT"): ("€", 1),
+    ("EUR", "NL"): ("€", 1),
 }
 
 # Rates are stored upstream with up to 5 decimals of the major unit; keep one more for safety.
@@ -57,9 +87,12 @@ class RateUnit:
         return self.factor != 1
 
 
-def rate_unit(currency_code: str | None) -> RateUnit:
+def rate_unit(currency_code: str | None, market: str | None = None) -> RateUnit:
+    """How a price in ``currency_code`` is written for a customer in ``market`` (a country code,
+    from the locale): the market's own way where it differs, else the currency's."""
     code = (currency_code or "").strip().upper() or "GBP"
-    symbol, factor = _MINOR_UNITS.get(code, (code, 1))
+    country = (market or "").strip().upper()
+    symbol, factor = _MARKET_UNITS.get((code, country)) or _MINOR_UNITS.get(code, (code, 1))
     return RateUnit(currency=code, symbol=symbol, factor=factor)
 
 

@@ -165,7 +165,9 @@ def provider_return() -> Response:
     # The browser that left for this login, without its session cookie (the login ran in a
     # tab of its own, or an in-app browser dropped the cookie): this flow is its own.
     tokens.update(redis_store(), token, login_nonce=None)
-    launch = sessions.start_flow(token, context.get("entry") or {}, context.get("embed_origin"))
+    launch = sessions.start_flow(
+        token, context.get("entry") or {}, context.get("embed_origin"), tokens.locale_of(context)
+    )
     if waiting_frame:
         # The login ran in a tab of its own; the partner's frame is waiting for it and moves on
         # by itself. This tab says so, and can still carry on here if that frame is gone.

@@ -222,7 +222,12 @@ def _interface() -> FlowSessionInterface:
     return current_app.session_interface  # type: ignore[return-value]
 
 
-def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | None = None) -> str:
+def start_flow(
+    connect_token: str,
+    entry: dict[str, Any],
+    embed_origin: str | None = None,
+    locale: str | None = None,
+) -> str:
     """Bind a new flow to this browser: new session id and CSRF secret (against fixation), new
     handle, and nothing kept from the flow before (see :class:`~webapp.flow_state.FlowState`).
     A session that arrived by handle or launch code stays cookieless (see ``save_session``).
@@ -241,7 +246,7 @@ def start_flow(connect_token: str, entry: dict[str, Any], embed_origin: str | No
     g.pop(csrf_key, None)
     interface.renew(session)  # type: ignore[arg-type]
     session.permanent = True
-    state.begin(connect_token, entry, secrets.token_urlsafe(24), embed_origin)
+    state.begin(connect_token, entry, secrets.token_urlsafe(24), embed_origin, locale)
     return new_launch_code()
 
 

@@ -41,10 +41,12 @@ def sign_start(
     location_id: str | None = None,
     embed_origin: str | None = None,
     country: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """The signed part of a start link for one partner customer reference; each call makes a
     new link, good for one use (its nonce). ``country`` (ISO 3166-1 alpha-2) is where the
-    customer lives, if the partner knows: the address page starts with it chosen."""
+    customer lives, if the partner knows: the address page starts with it chosen. ``locale``
+    ("de", "en_US") is the language the whole flow speaks, whatever the browser asks for."""
     payload: dict[str, str] = {"ref": customer_ref, "n": secrets.token_urlsafe(16)}
     if return_url:
         payload["ret"] = return_url
@@ -54,6 +56,8 @@ def sign_start(
         payload["org"] = embed_origin
     if country:
         payload["cty"] = country
+    if locale:
+        payload["lc"] = locale
     return _serializer().dumps(payload)
 
 
@@ -84,6 +88,7 @@ class StartLink:
     embed_origin: str | None
     remaining: int
     country: str | None = None
+    locale: str | None = None
 
     def pending(self) -> dict[str, Any]:
         """What the session holds while the customer chooses (the link itself is spent)."""
@@ -94,6 +99,7 @@ class StartLink:
             "loc": self.location_id,
             "org": self.embed_origin,
             "cty": self.country,
+            "lc": self.locale,
         }
 
 
@@ -125,6 +131,9 @@ def verify_start(signed: str) -> StartLink | Response:
         embed_origin=text_or_none(payload.get("org")),
         remaining=max(1, int(max_age - age)),
         country=country_or_none(payload.get("cty")),
+        # As signed; whether we speak it is decided when the page is answered (i18n.py), so a
+        # link made before a catalogue shipped still works, in the browser's language.
+        locale=text_or_none(payload.get("lc")),
     )
 
 

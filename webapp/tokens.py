@@ -89,3 +89,10 @@ def read_receipt(client: redis.Redis, receipt: str | None) -> dict[str, Any] | N
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def locale_of(context: dict[str, Any]) -> str | None:
+    """The language the partner chose for the token's flow, so a browser that adopts the flow
+    (back from a provider login without its cookie) keeps reading it in that language."""
+    value = context.get("locale")
+    return value if isinstance(value, str) and value else None

@@ -43,7 +43,17 @@ def locale_ctx():
         ("en_GB", 0.245, "GBP", "24.5p/kWh"),
         ("en_GB", 0.3041, "GBP", "30.41p/kWh"),
         ("en_GB", 0.30, "GBP", "30p/kWh"),
-        ("de_DE", 0.3125, "EUR", "31,25c/kWh"),
+        # Each market as its bills write it (webapp/money.py _MARKET_UNITS, with sources).
+        ("de_DE", 0.3125, "EUR", "31,25\u00a0ct/kWh"),
+        ("de", 0.3125, "EUR", "31,25\u00a0ct/kWh"),
+        ("fr_FR", 0.1952, "EUR", "0,1952\u00a0€/kWh"),
+        ("fr", 0.1952, "EUR", "0,1952\u00a0€/kWh"),
+        ("es_ES", 0.14, "EUR", "0,14\u00a0€/kWh"),
+        ("it_IT", 0.1234, "EUR", "0,1234\u00a0€/kWh"),
+        ("nl_NL", 0.2512, "EUR", "0,2512\u00a0€/kWh"),
+        # Euros in a market without its own way (Ireland, or English with no region): cents.
+        ("en_IE", 0.3125, "EUR", "31.25c/kWh"),
+        ("en", 0.3125, "EUR", "31.25c/kWh"),
         ("en_US", 0.1612, "USD", "16.12¢/kWh"),
         ("sv_SE", 1.25, "SEK", "125\u00a0öre/kWh"),
         ("en_GB", 12.5, "JPY", "12.5\u00a0JPY/kWh"),
@@ -110,3 +120,27 @@ def test_filters_are_registered(locale_ctx):
 
 def test_works_outside_a_request():
     assert formatting.format_rate(0.245, "GBP") == "24.5p/kWh"
+
+
+def test_forms_ask_in_the_markets_unit(locale_ctx):
+    """The unit a form asks for is the one its page shows: a French customer types euros."""
+    locale_ctx("fr_FR")
+    unit = formatting.rate_unit("EUR")
+    assert (unit.symbol, unit.factor, unit.is_minor) == ("€", 1, False)
+    locale_ctx("de_DE")
+    assert (formatting.rate_unit("EUR").symbol, formatting.rate_unit("EUR").factor) == ("ct", 100)
+    locale_ctx("en_GB")
+    assert formatting.rate_unit("GBP").per_kwh == "p/kWh"
+
+
+def test_english_variants_write_dates_and_times_their_own_way(locale_ctx):
+    locale_ctx("en_US")
+    assert formatting.format_date("2026-06-15T00:00:00Z") == "June 15, 2026"
+    assert formatting.format_time_of_day(time(19, 30)) == "7:30\u202fPM"
+    assert formatting.html_lang() == "en-US"
+    locale_ctx("en_GB")
+    assert formatting.format_time_of_day(time(19, 30)) == "19:30"
+    for tag in ("de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL"):
+        locale_ctx(tag)
+        assert formatting.format_time_of_day(time(19, 30)) == "19:30", tag
+        assert formatting.format_number(1234.5) in ("1.234,5", "1\u202f234,5"), tag

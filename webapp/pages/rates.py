@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from webapp.formatting import format_money, format_percent, format_unit_amount
+from webapp.formatting import format_money, format_percent, format_unit_amount, rate_unit
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.money import (
@@ -26,7 +26,6 @@ from webapp.money import (
     likely_meant,
     parse_decimal,
     price_band,
-    rate_unit,
     surcharge_band,
     to_display,
 )
