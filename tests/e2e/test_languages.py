@@ -1,6 +1,6 @@
-"""A whole flow in German and in French, in Chromium at 320 px: every page in the language the
-browser asks for, axe clean, no horizontal scroll, and no button or link whose text is clipped
-(German strings run long)."""
+"""A whole flow in each shipped language (German and French, where strings run longest, and
+Spanish, Italian and Dutch), in Chromium at 320 px: every page in the language the browser asks
+for, axe clean at every width, no horizontal scroll, and no control whose text is clipped."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ LANGUAGES = {
     # What the browser asks for, <html lang>, and words that only that language's pages use.
     "de-DE": ("de", re.compile(r"Weiter|Adresse|Stromanbieter|Tarif")),
     "fr-FR": ("fr", re.compile(r"Continuer|Adresse|fournisseur|offre")),
+    "es-ES": ("es", re.compile(r"Continuar|Dirección|comercializadora|tarifa", re.IGNORECASE)),
+    "it-IT": ("it", re.compile(r"Continua|Indirizzo|fornitore|tariffa", re.IGNORECASE)),
+    "nl-NL": ("nl", re.compile(r"Doorgaan|Adres|leverancier|tarief", re.IGNORECASE)),
 }
 
 
