@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from webapp import (
     assets,
     branding,
+    cli,
     completion,
     compression,
     demo,
@@ -78,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         blueprints.append(demo.bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    entry.register_cli(app)
+    cli.init_app(app)
     ratelimit.init_app(app)
     _register_errors(app)
     return app
