@@ -187,24 +187,29 @@ def callback() -> Response:
             # Unknown, or another flow's token while this browser holds a live flow of its own:
             # never switch a browser onto someone else's flow.
             return invalid_link()
-        # The session cookie did not come back: adopt the flow from the token we issued.
+        # The session cookie did not come back. Finish the flow from the token we issued, but
+        # only one Connect has completed (finish refuses otherwise), and without handing this
+        # browser a cookie for it: a callback link must never put a browser into a live flow.
         sessions.start_flow(
             token,
             context.get("entry") or {},
             context.get("embed_origin"),
             tokens.locale_of(context),
         )
+        sessions.keep_cookieless()
+        return finish(token, adopted=True)
     return finish(token)
 
 
-def finish(token: str) -> Response:
+def finish(token: str, *, adopted: bool = False) -> Response:
     """Exchange the token, store the ids against the partner's customer reference, end the
     flow, and send the customer on.
 
     A completion Connect never answered (:data:`COMPLETED_UNSEEN`) still has its ids in the
     exchange; only if the exchange has none is the flow over. Until the exchange has answered,
     the session keeps the token and ``completing``, so a retry (or a GET of the flow) comes
-    back here rather than resuming a finished Connect session.
+    back here rather than resuming a finished Connect session. ``adopted``: the callback took
+    the flow up from its token alone; if Connect has not completed it, nothing is adopted.
     """
     state = flow_state()
     store = redis_store()
@@ -217,6 +222,9 @@ def finish(token: str) -> Response:
         exchanged = flatpeak().exchange(token)
     except ExchangeNotReady:
         state.completing = None
+        if adopted:
+            sessions.end_flow()
+            return invalid_link()
         if unseen:
             return expired()
         # Connect has not completed this session after all: show where it really is.

@@ -38,7 +38,7 @@ from webapp.flatpeak import mask
 from webapp.flow_state import FlowState, flow_state
 from webapp.htmx import navigate, personal
 from webapp.i18n import use_locale
-from webapp.links import into_flow, return_url_allowed, same_token, show_url, valid_token
+from webapp.links import into_flow, return_url_allowed, same_token, valid_token
 from webapp.screens import invalid_link, no_flow, render_view, upstream_failed
 from webapp.start_links import (
     claim_start_link,
@@ -95,7 +95,7 @@ def _holds_customer(state: FlowState, customer_ref: str, location_id: str | None
 
 def _resume() -> Response:
     """Show the live flow's current page: Connect resumes it, nothing typed is lost."""
-    return navigate(show_url())
+    return navigate(into_flow(entry=True))
 
 
 def hold_for_choice(state: FlowState, pending: dict[str, Any]) -> Response:
@@ -107,7 +107,8 @@ def hold_for_choice(state: FlowState, pending: dict[str, Any]) -> Response:
     as ``{"kind": "external", "token": …, "origin": …}``; the answer starts it."""
     state.pending_entry = pending
     log.info("entry to another flow while one is live: asking the customer")
-    return personal(redirect(url_for("entry.switch", launch=sessions.new_launch_code()), 303))
+    launch = sessions.new_launch_code(entry=True)  # answers a link from elsewhere
+    return personal(redirect(url_for("entry.switch", launch=launch), 303))
 
 
 def _live_flow_url(state: FlowState) -> str | None:
@@ -246,6 +247,15 @@ def external() -> Response:
     known = tokens.recall(redis_store(), token)
     if known is not None and known.get("state") == "done":
         return already_complete(state)
+    if known is not None:
+        # A token we know has been entered before (or was made for a start link): its link is
+        # spent. Entering it again in a browser that does not hold its flow would put that
+        # browser into someone else's flow (the token leaks to its customer through the
+        # provider login's URL), so it is never accepted twice.
+        log.info("entry with token %s refused: its link was used before", mask(token))
+        return render_view(
+            "flow/link_used.html", 410, completed=False, live_flow_url=_live_flow_url(state)
+        )
     if known is None:
         refused = check_partner_token(token)
         if refused is not None:

@@ -51,10 +51,11 @@ def return_url_allowed(url: str | None) -> bool:
     return url in current_app.config["PARTNER_RETURN_URLS"]
 
 
-def into_flow(endpoint: str = "flow.show") -> str:
-    """A URL for a whole-page navigation to ``endpoint`` that finds this browser's flow."""
+def into_flow(endpoint: str = "flow.show", *, entry: bool = False) -> str:
+    """A URL for a whole-page navigation to ``endpoint`` that finds this browser's flow.
+    ``entry``: the navigation answers a link from elsewhere (see ``sessions.new_launch_code``)."""
     if flow_state().token:
-        return url_for(endpoint, launch=sessions.new_launch_code())
+        return url_for(endpoint, launch=sessions.new_launch_code(entry=entry))
     return url_for(endpoint)
 
 

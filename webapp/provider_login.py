@@ -168,6 +168,9 @@ def provider_return() -> Response:
     launch = sessions.start_flow(
         token, context.get("entry") or {}, context.get("embed_origin"), tokens.locale_of(context)
     )
+    # The flow goes on in this tab through launch codes and its handle, never a cookie: a
+    # login started elsewhere must not leave this browser holding a flow's session.
+    sessions.keep_cookieless()
     if waiting_frame:
         # The login ran in a tab of its own; the partner's frame is waiting for it and moves on
         # by itself. This tab says so, and can still carry on here if that frame is gone.

@@ -47,6 +47,8 @@ LAUNCH_PARAM = "launch"
 
 _FLOW_PREFIX = "connect:flow:"
 _LAUNCH_PREFIX = "connect:launch:"
+# Marks a launch code minted by an entry (its redirect may come from the partner's page).
+_ENTRY_MARK = "entry:"
 # Endpoints that never read the session, so they keep answering while Redis is down: the
 # stylesheet of the "temporarily unavailable" page, and the health check that reports the outage.
 SESSIONLESS_ENDPOINTS = frozenset({"static", "health.healthz"})
@@ -75,6 +77,13 @@ def _refuse_while_store_down() -> None:
         raise error
     if g.get("connect_too_large"):
         raise RequestEntityTooLarge()
+
+
+def _from_our_pages(request: Request) -> bool:
+    """Whether the browser says this request comes from a page of this site (fetch metadata);
+    clients that send no ``Sec-Fetch-Site`` (not a browser, or a very old one) are taken at
+    their word, as they cannot be steered by another site's page anyway."""
+    return request.headers.get("Sec-Fetch-Site") in (None, "same-origin")
 
 
 def _is_handle(value: str | None) -> bool:
@@ -125,11 +134,21 @@ class FlowSessionInterface(RedisSessionInterface):
         launch = request.args.get(LAUNCH_PARAM) if request.method == "GET" else None
         # A launch code is single use whether or not the cookie made it unnecessary.
         launch_sid = self._sid_for(_LAUNCH_PREFIX, launch, consume=True) if launch else None
+        if launch_sid and launch_sid.startswith(_ENTRY_MARK):
+            launch_sid = launch_sid[len(_ENTRY_MARK) :]
+        elif launch_sid and not _from_our_pages(request):
+            # Only an entry's code may arrive from elsewhere (the partner's page or email that
+            # led to the entry); every other code is minted for one of our own pages' next
+            # navigation, so one arriving from another site is someone else's flow.
+            launch_sid = None
         if opened:
             return opened
-        handle = request.headers.get(FLOW_HEADER)
+        # A flow handle is sent only by our own pages (their forms and htmx requests): one that
+        # arrives from another site is someone else's flow being planted in this browser.
+        handle = request.headers.get(FLOW_HEADER) if _from_our_pages(request) else None
         if (
             not handle
+            and _from_our_pages(request)
             and request.method == "POST"
             and request.mimetype
             in (
@@ -247,17 +266,27 @@ def start_flow(
     interface.renew(session)  # type: ignore[arg-type]
     session.permanent = True
     state.begin(connect_token, entry, secrets.token_urlsafe(24), embed_origin, locale)
-    return new_launch_code()
+    return new_launch_code(entry=True)
 
 
-def new_launch_code() -> str:
-    """A single-use code that opens the current session on the next GET, for two minutes."""
+def keep_cookieless() -> None:
+    """This request's session is saved, but never handed to the browser as its cookie (as for
+    a session opened by a handle or launch code)."""
+    session.opened_without_cookie = True  # type: ignore[attr-defined]
+
+
+def new_launch_code(*, entry: bool = False) -> str:
+    """A single-use code that opens the current session on the next GET, for two minutes.
+
+    ``entry``: the code of a flow's first page, whose redirect may come from another site (the
+    partner's page or email that led to the entry); any other code opens the session only for
+    a navigation from one of our own pages."""
     interface = _interface()
     code = secrets.token_urlsafe(24)
     session.modified = True
     interface.client.set(
         _LAUNCH_PREFIX + code,
-        session.sid,
+        (_ENTRY_MARK if entry else "") + session.sid,
         ex=current_app.config["LAUNCH_CODE_TTL"],  # type: ignore[attr-defined]
     )
     return code

@@ -449,13 +449,19 @@ def test_attackers_token_link_does_not_take_over_a_live_flow(
     app: Flask, sandbox: SandboxServer
 ) -> None:
     """The attacker, a customer of the partner, sends the victim ``/connect?fp_cot=`` with the
-    token of the attacker's own flow. The victim's browser keeps the victim's flow, and what the
-    victim types next lands there, never in the attacker's."""
+    token of a flow of the attacker's. The victim's browser keeps the victim's flow, and what the
+    victim types next lands there, never in the attacker's. A token whose link is spent (one
+    the attacker already entered, or one made for a start link) is refused outright; a fresh
+    one meets the question page."""
     victim = app.test_client()
     browser, victim_token = start(app, victim, "login-csrf-victim")
-    _, attacker_token = start(app, app.test_client(), "login-csrf-attacker")
-    attacker_before = upstream(sandbox, attacker_token)
+    _, entered_token = start(app, app.test_client(), "login-csrf-attacker")
+    spent = browser.get(f"/connect?fp_cot={entered_token}")
+    assert spent.status == 410 and spent.state == "link-used", spent.text()[:300]
+    assert _session(victim)["token"] == victim_token
 
+    attacker_token = partner_token(app)
+    attacker_before = upstream(sandbox, attacker_token)
     page = browser.get(f"/connect?fp_cot={attacker_token}")
     assert page.status == 200 and page.state == "switch", page.text()[:300]
     assert attacker_token not in page.html and attacker_token not in page.url

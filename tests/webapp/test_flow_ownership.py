@@ -141,3 +141,103 @@ def test_the_browser_that_left_for_the_login_comes_back_without_its_session_cook
     client.delete_cookie(COOKIE)
     page = browser.provider_login("approve")
     assert page.route in ("summary_fixed_confirm", "summary_tou_confirm")
+
+
+# -- what another site's page can make a browser send (fetch metadata says so) -------------------
+
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}
+
+
+def test_a_flow_handle_from_another_site_opens_nothing(app: Flask, client: FlaskClient) -> None:
+    """An auto-submitting form on another site, carrying an attacker's handle and CSRF token,
+    is a browser without a session here: refused, nothing planted, nothing sent."""
+    attacker = start(app, client, "cross-site-handle")
+    victim = app.test_client()
+    response = victim.post(
+        "/connect/flow", data=step_form(attacker.page, **GB_ADDRESS), headers=CROSS_SITE
+    )
+    assert response.status_code == 400  # no session: its CSRF token matches nothing
+    assert session_cookies(response) == []
+
+
+def test_the_framed_login_button_from_another_site_leads_nowhere(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The attacker's own "Log in" form, submitted by another site's page in a victim's browser:
+    it must neither send the victim to the provider for the attacker's flow nor leave the login
+    cookie by which the return would adopt that flow."""
+    attacker = start(app, client, "cross-site-login")
+    attacker.client.environ_base["HTTP_SEC_FETCH_DEST"] = "iframe"
+    attacker.submit(GB_ADDRESS)
+    page = attacker.provider("Voltaic Direct")
+    form = next(f for f in page.forms if f.action == "/connect/provider-login")
+    victim = app.test_client()
+    response = victim.post("/connect/provider-login", data=dict(form.fields), headers=CROSS_SITE)
+    assert response.status_code != 303
+    assert not [c for c in response.headers.getlist("Set-Cookie") if "_login=" in c]
+
+
+def test_an_in_flow_launch_code_from_another_site_opens_nothing(app: Flask) -> None:
+    """A code minted for one of our pages' next navigation (here: the redirect after a plain
+    step without cookies) does not open its flow for a link from elsewhere."""
+    cookieless = app.test_client(use_cookies=False)
+    with app.test_request_context():
+        signed = sign_start("cross-site-launch")
+    entry = cookieless.get(f"/start/{signed}")
+    first = cookieless.get(entry.headers["Location"])
+    handle = re.search(r'name="flow" value="([^"]+)"', first.text)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', first.text)
+    version = re.search(r'name="version" value="([^"]+)"', first.text)
+    assert handle and csrf and version
+    posted = cookieless.post(
+        "/connect/flow",
+        data={
+            **GB_ADDRESS,
+            "route": "postal_address_capture",
+            "flow": handle[1],
+            "csrf_token": csrf[1],
+            "version": version[1],
+        },
+    )
+    assert posted.status_code == 303 and "launch=" in posted.headers["Location"]
+    victim = app.test_client()
+    shown = victim.get(posted.headers["Location"], headers=CROSS_SITE)
+    assert 'data-route="provider_select"' not in shown.text
+    assert session_cookies(shown) == []
+
+
+def test_a_spent_token_link_puts_no_browser_into_its_flow(app: Flask) -> None:
+    """A token link once entered (its customer can read the token in the provider login's URL)
+    is refused in any browser that does not already hold its flow."""
+    owner = app.test_client()
+    token = partner_token(app)
+    assert owner.get(f"/connect?fp_cot={token}").status_code == 303
+    stranger = app.test_client()
+    again = stranger.get(f"/connect?fp_cot={token}")
+    assert again.status_code == 410 and 'data-flow-state="link-used"' in again.text
+    assert session_cookies(again) == []
+
+
+def test_a_callback_link_adopts_no_unfinished_flow(app: Flask, client: FlaskClient) -> None:
+    """``/connect/callback?fp_cot=`` for a flow Connect has not completed: nothing adopted."""
+    start(app, client, "callback-adoption")
+    with client.session_transaction() as session:
+        token = session["token"]
+    stranger = app.test_client()
+    response = stranger.get(f"/connect/callback?fp_cot={token}")
+    assert response.status_code == 400
+    assert session_cookies(response) == []
+    assert stranger.get("/connect/flow").status_code == 404  # no flow in this browser
+
+
+def partner_token(app: Flask) -> str:
+    """A connect token the partner's backend created on its own account."""
+    with app.app_context():
+        return (
+            app.extensions["flatpeak"]
+            .create_token(
+                callback_uri="http://localhost/connect/callback",
+                connect_web_uri="http://localhost/connect/provider-return",
+            )
+            .connect_token
+        )
