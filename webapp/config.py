@@ -257,6 +257,15 @@ def validate(config: Mapping[str, Any]) -> None:
             )
     else:
         signs = deployment_signs(config)
+        public = [sign for sign in signs if sign.startswith("PUBLIC_URL")]
+        if public and config.get("DEMO_ENABLED"):
+            # A misspelt APP_ENV ("prod") must not bring the demo page up where customers can
+            # reach it; on a developer's machine (live credentials or not) it stays a choice.
+            raise ConfigError(
+                "This looks like a public deployment (" + public[0] + "), and DEMO_ENABLED is "
+                "on: the demo page lets anyone start flows on the partner's account. Unset "
+                "DEMO_ENABLED (and set APP_ENV=production)."
+            )
         if signs and _weak_secret(config):
             # The development secret is in this repository: with it, anyone can sign a start
             # link for any customer of this deployment.

@@ -260,3 +260,16 @@ def test_an_unanswerable_policy_check_warns_and_starts(
 
 def test_development_does_not_ask() -> None:
     config.check_eviction_policy(answering("allkeys-lru"), {"APP_ENV": "development"})
+
+
+def test_a_misspelt_app_env_does_not_bring_the_demo_up_on_a_deployment() -> None:
+    """``APP_ENV=prod`` (not "production") with the demo on and an https address: refused."""
+    with pytest.raises(config.ConfigError, match="DEMO_ENABLED"):
+        config.load(
+            {
+                "APP_ENV": "prod",
+                "DEMO_ENABLED": True,
+                "PUBLIC_URL": "https://connect.partner.example",
+                "SECRET_KEY": "x" * 48,
+            }
+        )
