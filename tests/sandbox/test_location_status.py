@@ -1,5 +1,5 @@
 """``GET /locations/{id}/status``: one status per kind of tariff, following what flows did, and
-tokens with ``direction`` and ``type`` that change only their kind (docs/protocol.md §13)."""
+tokens with ``direction`` and ``type`` that change only their kind (docs/protocol.md §10)."""
 
 from __future__ import annotations
 

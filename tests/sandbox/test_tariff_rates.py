@@ -1,5 +1,5 @@
 """``GET /tariffs/rates/{location_id}``: the ``tariff_rate`` object, the 90-day window, and
-``pending_connect`` while a direct connection has no data (docs/protocol.md §13)."""
+``pending_connect`` while a direct connection has no data (docs/protocol.md §10)."""
 
 from __future__ import annotations
 
