@@ -155,7 +155,8 @@ def _register_rest(app: Flask) -> None:
         settings, store = _settings(), _store()
         location = None
         if fields.get("location_id"):
-            location = store.location(fields["location_id"])
+            # Another account's location is as unknown to this account as one never created.
+            location = _owned_location(fields["location_id"], account)
             if location is None or (
                 fields.get("customer_id") and fields["customer_id"] != location["customer_id"]
             ):
