@@ -687,6 +687,7 @@ def _register_hooks(app: Flask) -> None:
         record["id"] = new_id("loc")
         record["customer_id"] = str(body.get("customer_id") or new_id("cus"))
         record["location_reference_id"] = str(body.get("location_reference_id") or "")
+        record["time_created"] = _utc(time.time())
         _store().save_location(record)
         return _json(
             {
