@@ -12,6 +12,7 @@ from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import PARTNER_ORIGIN, PARTNER_RETURN, app_config
 from webapp import create_app
 from webapp.security import mask_secrets
+from webapp.start_links import sign_start
 
 
 def test_strict_csp_with_partner_frame_ancestors(client: FlaskClient, sandbox) -> None:
@@ -41,9 +42,13 @@ def test_non_html_responses_cannot_be_framed(client: FlaskClient) -> None:
 def test_secure_cookie_attributes_over_https(
     redis_server: RedisServer, sandbox: SandboxServer
 ) -> None:
-    app = create_app(app_config(redis_server, sandbox, PUBLIC_URL="https://connect.example"))
+    app = create_app(
+        app_config(redis_server, sandbox, PUBLIC_URL="https://connect.example", DEMO_ENABLED=False)
+    )
     client = app.test_client()
-    response = client.get("/", base_url="https://connect.example")
+    with app.test_request_context():
+        signed = sign_start("secure-cookie-customer")
+    response = client.get(f"/start/{signed}", base_url="https://connect.example")
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("__Host-"))
     attributes = {part.strip().split("=")[0] for part in cookie.split(";")}
     assert {"Secure", "HttpOnly", "Partitioned"} <= attributes
