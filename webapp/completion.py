@@ -240,15 +240,22 @@ def finish(token: str, *, adopted: bool = False) -> Response:
         or exchanged.customer_id
         or exchanged.location_id
     )
-    results.save(
-        store,
-        str(reference),
-        customer_id=exchanged.customer_id,
-        location_id=exchanged.location_id,
-        complete_action=exchanged.complete_action,
-        is_tariff_processed=exchanged.is_tariff_processed,
-        live_mode=exchanged.live_mode,
-    )
+    declined = exchanged.complete_action == "DISCONNECT" and not state.manages_location
+    previous = results.get(store, str(reference)) if declined else None
+    if declined and previous is not None and previous.location_id != exchanged.location_id:
+        # "Cancel without saving" on a new connection: nothing was connected, and the tariff
+        # the customer already has (another location) must not be recorded as disconnected.
+        log.info("flow %s declined; the stored connection is kept", mask(token))
+    else:
+        results.save(
+            store,
+            str(reference),
+            customer_id=exchanged.customer_id,
+            location_id=exchanged.location_id,
+            complete_action=exchanged.complete_action,
+            is_tariff_processed=exchanged.is_tariff_processed,
+            live_mode=exchanged.live_mode,
+        )
     if exchanged.complete_action == "DISCONNECT":
         outcome = "disconnected"
     elif not exchanged.is_tariff_processed:

@@ -294,3 +294,23 @@ def test_expired_external_token_asks_for_a_new_link(
     assert page.status == 410 and page.state == "expired"
     assert "ask the company that sent you this link for a new one" in page.text()
     assert not [f for f in page.forms if f.method == "post"]
+
+
+def test_cancelling_a_new_connection_keeps_the_tariff_already_connected(
+    app: Flask, browser: Browser
+) -> None:
+    """A customer with a connected tariff starts again, then presses "Cancel without saving"
+    on the summary: nothing new was connected, and the connection they had stays stored."""
+
+    def to_summary() -> None:
+        to_provider_select(browser)
+        browser.provider("Northwind Energy")
+        browser.tariff("Northwind Fixed 12M")
+        browser.submit({"term": "none"})
+
+    to_summary()
+    connected = finish_summary(browser, "summary_fixed_confirm", app)
+    assert_saved(connected)
+    to_summary()
+    after = finish_summary(browser, "summary_fixed_confirm", app, action="DISCONNECT")
+    assert after == connected

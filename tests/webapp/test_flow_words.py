@@ -39,6 +39,8 @@ def test_address_connect_cannot_find_is_told_in_our_words(browser: Browser) -> N
     form = page.form_with(names=tuple(GB_ADDRESS))
     for name, value in typed.items():
         assert form.value(name) == value
+    # The fields to check are marked where they are, not only in the summary at the top.
+    assert 'id="f-city-error"' in page.html and 'id="f-post_code-error"' in page.html
 
 
 def test_implausible_price_is_checked_and_can_be_confirmed(app: Flask, browser: Browser) -> None:

@@ -28,7 +28,7 @@ from webapp.config import NOT_COUNTRIES
 from webapp.i18n import gettext as _
 from webapp.i18n import lazy_gettext as _l
 from webapp.page import Page
-from webapp.pages.base import FORM_ERROR, Errors, PageAdapter, Rerender, Submit
+from webapp.pages.base import Errors, PageAdapter, Rerender, Submit
 from webapp.pages.common import ADDRESS_FIELDS, address_of, message_for, text
 from webapp.pages.regions import address_format
 
@@ -177,12 +177,3 @@ class PostalAddressCapture(PageAdapter):
 
         address = {name: value for name, value in values.items() if value}
         return Submit(data={"postal_address": address})
-
-    def field_for_error(self, code: str) -> str:
-        return {
-            "address_line1_missing": "address_line1",
-            "city_missing": "city",
-            "post_code_missing": "post_code",
-            "country_code_missing": "country_code",
-            "country_code_invalid": "country_code",
-        }.get(code, FORM_ERROR)
