@@ -11,6 +11,7 @@ import hmac
 import json
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ import redis
 from flask import Flask, Response, abort, current_app, jsonify, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import fixtures, flow, journal
+from sandbox import fixtures, flow, journal, locations
 from sandbox.config import Settings
 from sandbox.errors import ConnectError, data_json_invalid, error_object, request_id
 from sandbox.faults import FaultMiddleware, Faults
@@ -202,6 +203,14 @@ def _register_rest(app: Flask) -> None:
             }
         )
 
+    @app.get("/locations/<location_id>/status")
+    def location_status(location_id: str) -> Response:
+        return _location_status(location_id)
+
+    @app.get("/tariffs/rates/<location_id>")
+    def tariff_rates(location_id: str) -> Response:
+        return _tariff_rates(location_id)
+
     @app.get("/connect/tariff/token")
     def exchange_token() -> Response:
         account = _bearer()
@@ -252,6 +261,113 @@ def _register_rest(app: Flask) -> None:
                 "time_expiry": _utc(session["expires_at"]),
             }
         )
+
+
+def _owned_location(location_id: str, account: dict[str, Any]) -> dict[str, Any] | None:
+    """The location, if it exists and belongs to the bearer's account (else None: a 404)."""
+    location = _store().location(location_id)
+    if location is None:
+        return None
+    owner = locations.owner(location, _settings().account_id)
+    if not hmac.compare_digest(owner.encode(), str(account.get("account_id")).encode()):
+        return None
+    return location
+
+
+def _location_status(location_id: str) -> Response:
+    account = _bearer()
+    if account is None:
+        return _json(BAD_CREDENTIALS, 403)
+    location = _owned_location(location_id, account)
+    if location is None:
+        return _json(NOT_FOUND, 404)  # unknown, or another account's: the same answer
+    body = locations.location_status(
+        location,
+        account_id=account["account_id"],
+        live_mode=account["live_mode"],
+        public_url=_options().public_url,
+    )
+    return _json(body)
+
+
+def _flag_arg(name: str) -> bool:
+    return request.args.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+def _tariff_rates(location_id: str) -> Response:
+    account = _bearer()
+    if account is None:
+        return _json(BAD_CREDENTIALS, 403)
+    context = "api.tariff_rates"
+    location = _owned_location(location_id, account)
+    if location is None:
+        return _json(NOT_FOUND, 404)
+    direction = request.args.get("direction", "").strip().upper() or "IMPORT"
+    if direction not in ("IMPORT", "EXPORT"):
+        raise _rest_error("direction_invalid", "direction must be IMPORT or EXPORT.", context)
+    raw_end = request.args.get("end_time", "").strip()
+    if not raw_end:
+        raise _rest_error("end_time_missing", "end_time is required.", context)
+    end = locations.parse_time(raw_end)
+    if end is None:
+        raise _rest_error("end_time_invalid", "end_time must be an RFC 3339 time.", context)
+    raw_start = request.args.get("start_time", "").strip()
+    now = datetime.now(UTC)
+    start = locations.parse_time(raw_start) if raw_start else now.replace(microsecond=0)
+    if start is None:
+        raise _rest_error("start_time_invalid", "start_time must be an RFC 3339 time.", context)
+    if end <= start:
+        raise _rest_error("time_range_invalid", "end_time must be after start_time.", context)
+    if end - start > locations.MAX_WINDOW:
+        raise _rest_error(
+            "time_range_exceeded",
+            "The period between start_time and end_time cannot exceed 90 days.",
+            context,
+        )
+    include_tariff = _flag_arg("include_tariff")
+    echo = {
+        "include_tariff": include_tariff,
+        "include_carbon": _flag_arg("include_carbon"),
+        "direction": direction,
+        "start_time": raw_start or locations.format_time(start, end),
+        "end_time": raw_end,
+    }
+    found = locations.element(location, locations.kind_key("COMMODITY", direction))
+    status = found.get("status")
+    tariff = found.get("tariff") or {}
+    if status == flow.PENDING_STATUS or (status == flow.CONNECTED and not tariff.get("structure")):
+        body = error_object(
+            ConnectError(
+                "pending_connect",
+                "Tariff connection is pending; rates are not available yet.",
+                422,
+            ),
+            context=context,
+            connect_token=None,
+            live_mode=account["live_mode"],
+        )
+        return _json(body, 422)
+    if status != flow.CONNECTED or not tariff.get("structure"):
+        raise _rest_error(
+            "tariff_not_connected",
+            f"Location {location_id} has no connected {direction} tariff.",
+            context,
+            422,
+        )
+    body = locations.tariff_rate(
+        location,
+        tariff,
+        direction=direction,
+        start=start,
+        end=end,
+        request_echo=echo,
+        include_tariff=include_tariff,
+        account_id=account["account_id"],
+        live_mode=account["live_mode"],
+        rate_id=new_id("rts"),
+        now=now,
+    )
+    return _json(body)
 
 
 def _account_for(username: str, password: str) -> tuple[str, str] | None:
@@ -428,7 +544,13 @@ def _apply(store: Store, token: str, body: dict[str, Any]) -> flow.Step:
         raise _with_mode(error, session) from None
     store.save_session(step.session, now)
     if step.location:
-        store.save_location(step.location)
+        # Only the session's kind of tariff changes; the location's other kinds stay as they were.
+        kind = locations.kind_key(session["type"], session["direction"])
+        existing = store.location(step.location["id"])
+        merged = locations.merge(existing, step.location, kind)
+        merged.setdefault("account_id", session.get("account_id") or _settings().account_id)
+        merged.setdefault("time_created", _utc(now))
+        store.save_location(merged)
     return step
 
 
@@ -582,6 +704,13 @@ def _register_hooks(app: Flask) -> None:
         status = str(body.get("status", "")).upper()
         if location is None:
             return _json(NOT_FOUND, 404)
+        kind = locations.kind_key(
+            str(body.get("type") or "COMMODITY").upper(),
+            str(body.get("direction") or "IMPORT").upper(),
+        )
+        if kind not in locations.KINDS or kind in locations.UNSUPPORTED:
+            return _json({"message": "type/direction is not a supported kind of tariff"}, 400)
+        record, location = location, locations.element(location, kind)
         if status not in (
             flow.CONNECTED,
             flow.PENDING_STATUS,
@@ -599,13 +728,14 @@ def _register_hooks(app: Flask) -> None:
             location["tariff"] = {
                 **provider.account_tariff.answers(),
                 "library_id": provider.account_tariff.id,
-                "region": location["address"]["country_code"],
+                "region": (record.get("address") or {}).get("country_code", ""),
                 "contract_start_date": None,
                 "contract_end_date": None,
             }
         location["status"] = status
-        store.save_location(location)
-        return _json({"location_id": location_id, "status": status})
+        locations.set_element(record, kind, location)
+        store.save_location(record)
+        return _json({"location_id": location_id, "status": status, "kind": kind})
 
     @app.route("/_sandbox/faults", methods=["GET", "PUT", "POST", "DELETE"])
     def faults() -> Response:

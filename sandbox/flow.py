@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from sandbox import fixtures, rates
+from sandbox import fixtures, locations, rates
 from sandbox.errors import ConnectError, data_json_invalid
 
 # --- route names -------------------------------------------------------------------------------
@@ -375,9 +375,17 @@ def new_session(
         "exchanged": False,
     }
     if location:
-        session["location_status"] = location["status"]
-        for key in ("address", "timezone", "provider", "connection_type", "tariff"):
+        # The session works on one kind of tariff: it starts from that kind's element only.
+        found = locations.element(
+            location, locations.kind_key(session["type"], session["direction"])
+        )
+        session["location_status"] = found["status"]
+        for key in ("address", "timezone"):
             session[key] = copy.deepcopy(location.get(key))
+        for key in ("provider", "connection_type", "tariff"):
+            session[key] = copy.deepcopy(found[key])
+        if not found["status"] and not session["token_address"] and location.get("address"):
+            session["token_address"] = copy.deepcopy(location["address"])  # never connected
     return session
 
 
