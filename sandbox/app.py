@@ -155,7 +155,8 @@ def _register_rest(app: Flask) -> None:
         settings, store = _settings(), _store()
         location = None
         if fields.get("location_id"):
-            location = store.location(fields["location_id"])
+            # Another account's location is as unknown to this account as one never created.
+            location = _owned_location(fields["location_id"], account)
             if location is None or (
                 fields.get("customer_id") and fields["customer_id"] != location["customer_id"]
             ):
@@ -686,6 +687,7 @@ def _register_hooks(app: Flask) -> None:
         record["id"] = new_id("loc")
         record["customer_id"] = str(body.get("customer_id") or new_id("cus"))
         record["location_reference_id"] = str(body.get("location_reference_id") or "")
+        record["time_created"] = _utc(time.time())
         _store().save_location(record)
         return _json(
             {

@@ -166,3 +166,21 @@ def test_another_accounts_location_is_not_found(sandbox_factory, http):
     other = as_account(server, OTHER_ACCOUNT, OTHER_KEY)
     response = status_of(other, http, location_id)
     assert response.status_code == 404 and response.json() == {"message": "Not Found"}
+
+
+def test_a_token_for_another_accounts_location_is_refused(sandbox_factory, http):
+    server = sandbox_factory(SANDBOX_ACCOUNTS=ACCOUNTS)
+    location_id = location_of(library_fixed(Connect(server, http)))
+    other = as_account(server, OTHER_ACCOUNT, OTHER_KEY)
+    response = http.post(
+        f"{server.url}/connect/tariff/token",
+        json={
+            "callback_uri": "https://app.example.test/done",
+            "location_id": location_id,
+            "direction": "EXPORT",
+        },
+        headers={"Authorization": f"Bearer {login(other, http)}"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "location_id_invalid"
