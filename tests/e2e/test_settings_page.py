@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Frame, Locator, Page, expect
 
 from devstack.stack import AppServer, RedisServer, SandboxServer
 from tests.e2e.driver import Flow, complete_short_flow
@@ -124,3 +125,49 @@ def test_pending_direct_connection_turns_into_prices(
     expect(page.locator('[data-field="cheapest"]')).to_be_visible()
     audit.check("settings-prices")
     assert not page.e2e_errors, page.e2e_errors  # type: ignore[attr-defined]
+
+
+def test_framed_settings_page_with_third_party_cookies_blocked(
+    cookie_blocking_context, partner, app_server: AppServer
+) -> None:
+    """In a partner's frame with no cookie for the app: Connect runs a flow in the frame, and
+    Disconnect's confirmation posts work, the forms' signed token standing in for the session's
+    CSRF token."""
+    context = cookie_blocking_context
+    url = settings_url_for(app_server, "e2e-settings-framed", partner.origin)
+    page = context.new_page()
+    frame = embed(page, partner, url)
+    expect(frame.locator('section[data-kind="commodity_import"]')).to_have_attribute(
+        "data-status", "not_connected"
+    )
+    frame.locator('[data-action="connect"]').click()
+    flow = Flow(frame)
+    flow.address(LONDON)
+    complete_short_flow(flow)
+    frame.wait_for_url(re.compile(r"/connect/done"))
+
+    frame = embed(page, partner, url)
+    imported = frame.locator('section[data-kind="commodity_import"]')
+    expect(imported).to_have_attribute("data-status", "connected")
+    imported.locator('[data-action="disconnect"]').click()
+    frame.locator('[data-action="confirm-disconnect"]').click()
+    frame.locator('[data-outcome="disconnected"]').wait_for()
+    expect(imported).to_have_attribute("data-status", "disconnected")
+    assert context.cookies(app_server.url) == [], context.cookies(app_server.url)
+
+
+def settings_url_for(app: AppServer, reference: str, origin: str) -> str:
+    out = app.cli("connect-settings-link", reference, "--origin", origin)
+    match = re.search(r"(https?://\S+)", out)
+    assert match, out
+    return match.group(1)
+
+
+def embed(page: Page, partner, url: str) -> Frame:
+    page.goto(partner.url(f"embed.html?src={quote(url, safe='')}"))
+    handle = page.locator("iframe#connect").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.locator("#page").wait_for(state="attached")
+    return frame
