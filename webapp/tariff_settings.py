@@ -338,10 +338,10 @@ def connect(signed: str, kind: str) -> Response:
     """Connect or Change: an ordinary flow for this kind of tariff, back to this page after."""
     link = _link_or_404(signed)
     kind = _enabled_kind(kind)
-    if not _action_allowed(link.reference):
-        abort(400)
-    stored = results.location_of(redis_store(), link.reference)
     back = url_for("settings.page", signed=signed)
+    if not _action_allowed(link.reference):
+        return _refused(back)
+    stored = results.location_of(redis_store(), link.reference)
     return begin_partner_flow(
         link.reference,
         return_url=back,
@@ -377,7 +377,7 @@ def disconnect(signed: str, kind: str) -> Response:
     link = _link_or_404(signed)
     kind = _enabled_kind(kind)
     if not _action_allowed(link.reference):
-        abort(400)
+        return _refused(url_for("settings.confirm_disconnect", signed=signed, kind=kind))
     stored = results.location_of(redis_store(), link.reference)
     if not stored or not stored.location_id:
         return redirect(url_for("settings.page", signed=signed), 303)
@@ -388,6 +388,13 @@ def disconnect(signed: str, kind: str) -> Response:
         response.headers["Cache-Control"] = "no-store"
         return response
     return redirect(url_for("settings.page", signed=signed, done="disconnected"), 303)
+
+
+def _refused(back: str) -> Response:
+    """A form without a valid token (a page left open past SESSION_LIFETIME, or a forgery):
+    nothing is done, and the page is shown again with fresh forms rather than a bare error."""
+    log.info("settings: action refused (no valid form token)")
+    return redirect(back, 303)
 
 
 def _disconnect(reference: str, kind: str, stored: results.Result) -> bool:

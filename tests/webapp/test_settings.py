@@ -163,12 +163,14 @@ def test_connect_export_then_disconnect_it_without_connect_screens(
 def test_actions_need_the_signed_form_token(
     app: Flask, client: FlaskClient, sandbox: SandboxServer
 ) -> None:
+    """Without the form's token nothing happens: the page comes back with fresh forms."""
     url = customer_at(app, location(sandbox, "connected_fixed"))
-    assert client.post(f"{url}/disconnect/{COMMODITY_IMPORT}").status_code == 400
-    assert (
-        client.post(f"{url}/connect/{COMMODITY_IMPORT}", data={"settings_token": "x"}).status_code
-        == 400
-    )
+    refused = client.post(f"{url}/disconnect/{COMMODITY_IMPORT}")
+    assert refused.status_code == 303
+    assert refused.headers["Location"].endswith(f"/disconnect/{COMMODITY_IMPORT}")
+    forged = client.post(f"{url}/connect/{COMMODITY_IMPORT}", data={"settings_token": "x"})
+    assert forged.status_code == 303 and forged.headers["Location"].endswith(url)
+    assert status_of(client.get(url).get_data(as_text=True), COMMODITY_IMPORT) == "connected"
     assert client.get(f"{url}/disconnect/not_a_kind").status_code == 404
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 
 from webapp import results
+from webapp.config import ConfigError, from_env, load
 from webapp.tariff_kinds import (
     COMMODITY_EXPORT,
     COMMODITY_IMPORT,
@@ -56,3 +58,13 @@ def test_kinds_map_to_direction_and_type() -> None:
     assert direction_and_type(NON_COMMODITY_IMPORT) == ("IMPORT", "NON_COMMODITY")
     assert kind_of("EXPORT", "COMMODITY") == COMMODITY_EXPORT
     assert kind_of(None, None) == COMMODITY_IMPORT
+
+
+def test_tariff_kinds_setting_is_checked() -> None:
+    assert from_env({})["TARIFF_KINDS"] == [COMMODITY_IMPORT]
+    assert from_env({"TARIFF_KINDS": "commodity_import COMMODITY_EXPORT"})["TARIFF_KINDS"] == [
+        COMMODITY_IMPORT,
+        COMMODITY_EXPORT,
+    ]
+    with pytest.raises(ConfigError, match="TARIFF_KINDS"):
+        load({"TARIFF_KINDS": ["non_commodity_export"]})
