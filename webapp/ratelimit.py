@@ -102,6 +102,7 @@ RETURNS = ("provider_login.provider_return", "completion.callback")
 STEPS = ("flow.step",)
 POLLS = ("flow.provider_wait",)
 VIEWS = ("flow.show",)
+SETTINGS_VIEWS = ("settings.page",)
 
 LIMIT_SETTINGS = (
     "RATELIMIT_STARTS_PER_IP",
@@ -257,6 +258,11 @@ def init_app(app: Flask) -> None:
             key_func=flow_key,
             exempt_when=_only(endpoints),
         )(flow.bp)
+    # The settings page asks FlatPeak for the location's status (and rates) on every view, so
+    # its views count with the flow's, per client address.
+    limiter.shared_limit(
+        _setting("RATELIMIT_VIEWS_PER_IP"), scope="views-ip", exempt_when=_only(SETTINGS_VIEWS)
+    )(tariff_settings.bp)
     app.register_error_handler(RateLimitExceeded, rate_limited)
 
 

@@ -179,3 +179,15 @@ def test_demo_page_links_to_the_settings_page(client: FlaskClient) -> None:
     link = re.search(r'href="(/settings/[^"]+)" data-link="settings"', html)
     assert link
     assert client.get(link.group(1)).status_code == 200
+
+
+def test_page_views_are_rate_limited_per_address(
+    redis_server: RedisServer, sandbox: SandboxServer
+) -> None:
+    """Each view asks FlatPeak for the status: the page counts with the flow's views."""
+    redis_server.client(APP_DB).flushdb()
+    app = create_app(app_config(redis_server, sandbox, RATELIMIT_VIEWS_PER_IP="2/minute"))
+    with app.test_request_context():
+        url = f"/settings/{sign_settings('settings-limited')}"
+    client = app.test_client()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
