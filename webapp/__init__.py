@@ -28,6 +28,7 @@ from webapp import (
     ratelimit,
     security,
     sessions,
+    tariff_settings,
     templating,
 )
 from webapp import config as settings
@@ -72,7 +73,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     assets.init_app(app)
     templating.init_app(app)
-    blueprints = [health.bp, branding.bp, entry.bp, flow.bp, provider_login.bp, completion.bp]
+    blueprints = [
+        health.bp,
+        branding.bp,
+        entry.bp,
+        flow.bp,
+        provider_login.bp,
+        completion.bp,
+        tariff_settings.bp,
+    ]
     if app.config["DEMO_ENABLED"]:
         # Off unless asked for, and refused in production (config.py): it shows the demo
         # customer's ids and starts flows on the partner's account for anyone.

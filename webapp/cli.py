@@ -1,5 +1,6 @@
 """The app's command line: ``flask --app wsgi connect-link``, which prints a signed start link
-for a partner's customer (the "email link"), checked as the app would check it."""
+for a partner's customer (the "email link"), checked as the app would check it, and
+``connect-settings-link``, the customer's tariff settings page."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from webapp.entry import MAX_REFERENCE_LENGTH
 from webapp.i18n import resolve_locale
 from webapp.links import return_url_allowed
 from webapp.start_links import start_link
+from webapp.tariff_settings import settings_link
 
 
 def init_app(app: Flask) -> None:
@@ -62,3 +64,23 @@ def init_app(app: Flask) -> None:
                 locale=locale,
             )
         click.echo(link)
+
+    @app.cli.command("connect-settings-link")
+    @click.argument("customer_ref")
+    @click.option("--origin", default=None, help="Partner origin framing the page.")
+    @click.option("--locale", default=None, help="The page's language (en_GB, de …).")
+    def connect_settings_link(customer_ref: str, origin: str | None, locale: str | None) -> None:
+        """Print a signed tariff settings link for CUSTOMER_REF (not single use; it expires
+        after SETTINGS_LINK_MAX_AGE)."""
+        if len(customer_ref) > MAX_REFERENCE_LENGTH:
+            raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
+        if origin and origin not in app.config["PARTNER_ORIGINS"]:
+            raise click.BadParameter("not in PARTNER_ORIGINS", param_hint="--origin")
+        if locale is not None:
+            resolved = resolve_locale(locale, app.config["LOCALES"])
+            if resolved is None:
+                available = ", ".join(app.config["LOCALES"])
+                raise click.BadParameter(f"not one of {available}", param_hint="--locale")
+            locale = resolved
+        with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
+            click.echo(settings_link(customer_ref, embed_origin=origin, locale=locale))

@@ -46,6 +46,7 @@ from webapp.pages.common import provider_of
 from webapp.pages.summary import SummaryAdapter, tariff_of
 from webapp.pages.summary_tariff_inprogress import SummaryTariffInprogress
 from webapp.screens import expired, invalid_link, no_flow, render_view, upstream_failed
+from webapp.tariff_kinds import COMMODITY_IMPORT, is_kind
 from webapp.upstream_errors import ExchangeNotReady, FlatPeakError, TokenNotFound
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,11 @@ def callback() -> Response:
     return finish(token)
 
 
+def _kind_of_entry(flow_entry: dict[str, Any]) -> str:
+    kind = flow_entry.get("tariff_kind")
+    return str(kind) if is_kind(kind) else COMMODITY_IMPORT
+
+
 def finish(token: str, *, adopted: bool = False) -> Response:
     """Exchange the token, store the ids against the partner's customer reference, end the
     flow, and send the customer on.
@@ -240,8 +246,9 @@ def finish(token: str, *, adopted: bool = False) -> Response:
         or exchanged.customer_id
         or exchanged.location_id
     )
+    kind = _kind_of_entry(flow_entry)
     declined = exchanged.complete_action == "DISCONNECT" and not state.manages_location
-    previous = results.get(store, str(reference)) if declined else None
+    previous = results.get(store, str(reference), kind=kind) if declined else None
     if declined and previous is not None and previous.location_id != exchanged.location_id:
         # "Cancel without saving" on a new connection: nothing was connected, and the tariff
         # the customer already has (another location) must not be recorded as disconnected.
@@ -255,6 +262,9 @@ def finish(token: str, *, adopted: bool = False) -> Response:
             complete_action=exchanged.complete_action,
             is_tariff_processed=exchanged.is_tariff_processed,
             live_mode=exchanged.live_mode,
+            # The flow's entry says which tariff it was for; flows begun before kinds were
+            # recorded (and tokens a partner made itself) were for the import tariff.
+            kind=kind,
         )
     if exchanged.complete_action == "DISCONNECT":
         outcome = "disconnected"

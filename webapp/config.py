@@ -25,6 +25,7 @@ import redis
 from babel import Locale
 
 from webapp.i18n import available_locales, resolve_locale
+from webapp.tariff_kinds import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # origins join the CSP's form-action (a no-JS hand-over is a form post's redirect).
         "PARTNER_CALLBACK_URLS": _words(env.get("PARTNER_CALLBACK_URLS")),
         "START_LINK_MAX_AGE": _int(env, "START_LINK_MAX_AGE", 7 * 24 * 3600),
+        # The settings page's signed link is not single use (a customer comes back to it), so
+        # only its age limits a leaked one.
+        "SETTINGS_LINK_MAX_AGE": _int(env, "SETTINGS_LINK_MAX_AGE", 7 * 24 * 3600),
+        # The kinds of tariff the settings page offers (webapp/tariff_kinds.py), in its order.
+        "TARIFF_KINDS": [kind.lower() for kind in _words(env.get("TARIFF_KINDS"))]
+        or ["commodity_import"],
         # A start link that manages an existing location (--location-id) opens that customer's
         # connected tariff, with Disconnect on it: it lives an hour, not a week.
         "MANAGE_LINK_MAX_AGE": _int(env, "MANAGE_LINK_MAX_AGE", 3600),
@@ -307,6 +314,12 @@ def validate(config: Mapping[str, Any]) -> None:
                 f"DEFAULT_LOCALE {default_locale!r} is not one of the available locales "
                 f"({', '.join(locales)})."
             )
+    unknown_kinds = [kind for kind in config["TARIFF_KINDS"] if kind not in KINDS]
+    if unknown_kinds or not config["TARIFF_KINDS"]:
+        raise ConfigError(
+            f"TARIFF_KINDS {' '.join(unknown_kinds) or '(empty)'!s} is not a list of "
+            f"{', '.join(KINDS)}."
+        )
     if config["BRAND_THEME"] not in ("light", "dark"):
         raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
 

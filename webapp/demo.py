@@ -26,6 +26,7 @@ from webapp import results
 from webapp.completion import OUTCOMES
 from webapp.entry import begin_partner_flow
 from webapp.extensions import redis_store
+from webapp.tariff_settings import sign_settings
 
 bp = Blueprint("demo", __name__)
 
@@ -55,6 +56,7 @@ def index() -> Response:
             # ``?connect=`` only says a flow has just ended; what it ended in is the stored
             # result's to say (the query string is anyone's to edit).
             outcome=(status or returned) if returned in OUTCOMES else None,
+            settings_url=url_for("settings.page", signed=sign_settings(reference)),
         )
     )
     response.headers["Cache-Control"] = "no-store"

@@ -46,6 +46,7 @@ from webapp.start_links import (
     text_or_none,
     verify_start,
 )
+from webapp.tariff_kinds import direction_and_type, is_kind, kind_of
 from webapp.upstream_errors import (
     AuthFailed,
     ConnectError,
@@ -128,6 +129,7 @@ def begin_partner_flow(
     locale: str | None = None,
     retry_url: str | None = None,
     resume: bool = True,
+    kind: str | None = None,
 ) -> Response:
     """Create a connect token for the partner's customer and start a flow on it.
 
@@ -140,6 +142,9 @@ def begin_partner_flow(
     opens the address page with that country filled in (docs/protocol.md §2.2, §7.1), in any
     browser the token is resumed in. A flow that manages a location starts on its tariff.
     ``locale``, if we speak it, is the language of the whole flow (kept in its session).
+    ``kind`` (:mod:`webapp.tariff_kinds`) is the tariff the token asks Connect for; without it,
+    ``FLATPEAK_DIRECTION`` and ``FLATPEAK_TARIFF_TYPE`` say. The flow's entry records it, since
+    the exchange does not tell which kind a completed flow was for.
     """
     locale = use_locale(locale)
     if resume and _holds_customer(flow_state(), customer_ref, location_id):
@@ -147,7 +152,13 @@ def begin_partner_flow(
         return _resume()
     config = current_app.config
     public = config["PUBLIC_URL"]
-    previous = results.get(redis_store(), customer_ref)
+    if not is_kind(kind):
+        kind = kind_of(config["FLATPEAK_DIRECTION"], config["FLATPEAK_TARIFF_TYPE"])
+    direction, tariff_type = direction_and_type(str(kind))
+    # Any kind's record names the customer: FlatPeak keeps one customer for all their tariffs.
+    previous = results.get(redis_store(), customer_ref) or results.location_of(
+        redis_store(), customer_ref
+    )
     country = country_or_none(country) if not location_id else None
     try:
         created = flatpeak().create_token(
@@ -157,8 +168,8 @@ def begin_partner_flow(
             customer_id=previous.customer_id if previous else None,
             location_id=location_id,
             postal_address={"country_code": country} if country else None,
-            direction=config["FLATPEAK_DIRECTION"],
-            tariff_type=config["FLATPEAK_TARIFF_TYPE"],
+            direction=direction,
+            tariff_type=tariff_type,
         )
     except FlatPeakError as exc:
         return upstream_failed(exc, retry_url=retry_url or request.url)
@@ -168,6 +179,7 @@ def begin_partner_flow(
         "return_url": return_url if return_url_allowed(return_url) else None,
         "location_id": location_id,
         "country": country,
+        "tariff_kind": kind,
     }
     origin = _embed_origin(embed_origin)
     tokens.remember(

@@ -33,6 +33,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import redis
 import requests
@@ -44,6 +45,9 @@ from webapp.upstream_errors import (
     AuthFailed,
     ConnectError,
     ExchangeNotReady,
+    LocationNotFound,
+    RatesPending,
+    TariffNotConnected,
     TokenNotFound,
     UpstreamBadResponse,
     UpstreamTimeout,
@@ -359,6 +363,63 @@ class FlatPeakClient:
             is_tariff_processed=bool(body.get("is_tariff_processed")),
             live_mode=bool(body.get("live_mode")),
         )
+
+    def location_status(self, location_id: str) -> dict[str, Any]:
+        """``GET /locations/{id}/status``: the ``tariff_status`` of each kind, live.
+
+        Returns the ``tariff_status`` object (kind -> entry); an entry that is not an object
+        is dropped here, so the page reads only dicts.
+        """
+        what = "location status"
+        response = self._authorised("GET", f"/locations/{quote(location_id, safe='')}/status", what)
+        if response.status_code == 404:
+            raise LocationNotFound(f"{what}: location not found")
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"{what}: HTTP {response.status_code}")
+        body = self._json(response, what)
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise UpstreamBadResponse(f"{what}: unexpected answer (HTTP {response.status_code})")
+        statuses = body.get("tariff_status")
+        if not isinstance(statuses, dict):
+            raise UpstreamBadResponse(f"{what}: no tariff_status object")
+        return {kind: entry for kind, entry in statuses.items() if isinstance(entry, dict)}
+
+    def tariff_rates(
+        self, location_id: str, start: str, end: str, direction: str = "IMPORT"
+    ) -> dict[str, Any]:
+        """``GET /tariffs/rates/{location_id}`` with the tariff included: the ``tariff_rate``
+        object. ``start`` and ``end`` are RFC 3339 times (FlatPeak allows at most 90 days)."""
+        what = "tariff rates"
+        response = self._authorised(
+            "GET",
+            f"/tariffs/rates/{quote(location_id, safe='')}",
+            what,
+            params={
+                "start_time": start,
+                "end_time": end,
+                "direction": direction,
+                "include_tariff": "true",
+            },
+        )
+        if response.status_code == 404:
+            raise LocationNotFound(f"{what}: location not found")
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(f"{what}: HTTP {response.status_code}")
+        body = self._json(response, what)
+        if isinstance(body, dict) and body.get("object") == "error":
+            code = str(body.get("code") or "error")
+            if code == "pending_connect":
+                raise RatesPending(f"{what}: pending_connect")
+            if response.status_code == 422:
+                raise TariffNotConnected(f"{what}: {code}")
+            raise UpstreamBadResponse(f"{what}: {code}")
+        if (
+            response.status_code != 200
+            or not isinstance(body, dict)
+            or not isinstance(body.get("data"), list)
+        ):
+            raise UpstreamBadResponse(f"{what}: unexpected answer (HTTP {response.status_code})")
+        return body
 
     # -- Connect -----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from jinja2_fragments.flask import render_block
 from limits import parse_many
 
-from webapp import completion, demo, entry, flow, provider_login
+from webapp import completion, demo, entry, flow, provider_login, tariff_settings
 from webapp.config import ConfigError
 from webapp.flow_state import flow_state
 from webapp.htmx import personal, wants_fragment
@@ -88,12 +88,21 @@ bp = Blueprint("ratelimit", __name__)
 
 # The views each limit covers, by endpoint.
 # "entry.choose" is the answer to "continue this flow or start the new one?" (it may start one).
-STARTS = ("entry.start", "entry.external", "entry.restart", "entry.choose", "demo.start")
+STARTS = (
+    "entry.start",
+    "entry.external",
+    "entry.restart",
+    "entry.choose",
+    "demo.start",
+    "settings.connect",
+    "settings.disconnect",
+)
 # A start only when they adopt a flow.
 RETURNS = ("provider_login.provider_return", "completion.callback")
 STEPS = ("flow.step",)
 POLLS = ("flow.provider_wait",)
 VIEWS = ("flow.show",)
+SETTINGS_VIEWS = ("settings.page",)
 
 LIMIT_SETTINGS = (
     "RATELIMIT_STARTS_PER_IP",
@@ -231,7 +240,7 @@ def init_app(app: Flask) -> None:
     app.extensions["connect_limiter"] = limiter
 
     starts = _setting("RATELIMIT_STARTS_PER_IP")
-    for blueprint in (entry.bp, demo.bp):
+    for blueprint in (entry.bp, demo.bp, tariff_settings.bp):
         limiter.shared_limit(starts, scope="starts", exempt_when=_only(STARTS))(blueprint)
     for blueprint in (completion.bp, provider_login.bp):
         exempt = _only(RETURNS, unless=returns_to_own_flow)
@@ -249,6 +258,11 @@ def init_app(app: Flask) -> None:
             key_func=flow_key,
             exempt_when=_only(endpoints),
         )(flow.bp)
+    # The settings page asks FlatPeak for the location's status (and rates) on every view, so
+    # its views count with the flow's, per client address.
+    limiter.shared_limit(
+        _setting("RATELIMIT_VIEWS_PER_IP"), scope="views-ip", exempt_when=_only(SETTINGS_VIEWS)
+    )(tariff_settings.bp)
     app.register_error_handler(RateLimitExceeded, rate_limited)
 
 

@@ -3,7 +3,9 @@
 This is what a partner integration exists for: after the exchange, ``customer_id`` and
 ``location_id`` are permanent FlatPeak ids the partner uses for every later API call. They are
 kept in Redis without a TTL (the run command's Redis writes an append-only file), one JSON record
-per customer reference, replaced by the latest completion.
+per customer reference and tariff kind (:mod:`webapp.tariff_kinds`), replaced by the latest
+completion of that kind. The import record keeps the key it always had, so records written before
+kinds existed still read as the customer's import tariff.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from datetime import UTC, datetime
 
 import redis
 
+from webapp.tariff_kinds import COMMODITY_IMPORT, KINDS
+
 _PREFIX = "connect:result:"
+# Other kinds live under a prefix of their own: a reference may contain ":", so appending the
+# kind to the import key could collide with another customer's import record.
+_KIND_PREFIX = "connect:result-kind:"
+
+
+def _key(customer_reference: str, kind: str) -> str:
+    if kind == COMMODITY_IMPORT:
+        return _PREFIX + customer_reference
+    return f"{_KIND_PREFIX}{kind}:{customer_reference}"
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,8 @@ class Result:
     is_tariff_processed: bool
     live_mode: bool
     completed_at: str
+    # Defaulted so a record stored before kinds existed still loads (it was an import).
+    kind: str = COMMODITY_IMPORT
 
 
 def save(
@@ -37,6 +52,7 @@ def save(
     complete_action: str | None,
     is_tariff_processed: bool,
     live_mode: bool,
+    kind: str = COMMODITY_IMPORT,
 ) -> Result:
     result = Result(
         customer_reference=customer_reference,
@@ -46,16 +62,43 @@ def save(
         is_tariff_processed=is_tariff_processed,
         live_mode=live_mode,
         completed_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        kind=kind,
     )
-    client.set(_PREFIX + customer_reference, json.dumps(asdict(result)))
+    client.set(_key(customer_reference, kind), json.dumps(asdict(result)))
     return result
 
 
-def get(client: redis.Redis, customer_reference: str) -> Result | None:
-    raw = client.get(_PREFIX + customer_reference)
+def get(
+    client: redis.Redis, customer_reference: str, kind: str = COMMODITY_IMPORT
+) -> Result | None:
+    raw = client.get(_key(customer_reference, kind))
     if not raw:
         return None
     try:
         return Result(**json.loads(raw))
     except (TypeError, ValueError):
         return None
+
+
+def all_kinds(client: redis.Redis, customer_reference: str) -> dict[str, Result]:
+    """Every stored result of the customer, by kind (one round trip)."""
+    kinds = list(KINDS)
+    raws = client.mget([_key(customer_reference, kind) for kind in kinds])
+    found: dict[str, Result] = {}
+    for kind, raw in zip(kinds, raws, strict=True):
+        if not raw:
+            continue
+        try:
+            found[kind] = Result(**json.loads(raw))
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
+def location_of(client: redis.Redis, customer_reference: str) -> Result | None:
+    """A stored result naming the customer's FlatPeak location, import first: every kind of
+    tariff belongs to the same location, so any of them will do."""
+    for result in all_kinds(client, customer_reference).values():
+        if result.location_id:
+            return result
+    return None

@@ -43,6 +43,18 @@ class ExchangeNotReady(FlatPeakError):
     """The exchange is not available yet (the Connect session has not completed)."""
 
 
+class LocationNotFound(FlatPeakError):
+    """The location is unknown to the partner's account (or another account's: the same 404)."""
+
+
+class RatesPending(FlatPeakError):
+    """``pending_connect``: the tariff is connected directly and its data has not arrived yet."""
+
+
+class TariffNotConnected(FlatPeakError):
+    """The rates API has no connected tariff of that direction for the location."""
+
+
 @dataclass(frozen=True)
 class ConnectError:
     """An ``{"object": "error"}`` answer from Connect: the step was not accepted."""
