@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 from playwright.sync_api import Frame, Locator, Page, expect
 
@@ -213,3 +214,16 @@ def provider_login(scope: Page | Frame, outcome: str) -> None:
 def expect_done(scope: Page | Frame, timeout: float = STEP_TIMEOUT_MS) -> None:
     """The customer has reached the app's done page."""
     scope.wait_for_url(re.compile(r"/connect/done"), timeout=timeout)
+
+
+def embed(page: Page, partner: Any, start: str, below: int | None = None) -> Frame:
+    """Open the partner test page framing ``start`` (with ``below`` px of partner content under
+    the frame) and return the app's frame once it shows a page."""
+    query = f"below={below}&" if below is not None else ""
+    page.goto(partner.url(f"embed.html?{query}src={quote(start, safe='')}"))
+    handle = page.locator("iframe#connect").element_handle()
+    assert handle is not None
+    frame = handle.content_frame()
+    assert frame is not None
+    frame.locator("#page").wait_for(state="attached")
+    return frame

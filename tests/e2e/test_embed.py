@@ -17,21 +17,10 @@ import pytest
 from playwright.sync_api import Frame, Page, Request, expect
 
 from tests.e2e.audit import PHONE
-from tests.e2e.driver import Flow, complete_short_flow, provider_login
+from tests.e2e.driver import Flow, complete_short_flow, embed, provider_login
 from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
-
-
-def embed(page: Page, partner, start: str) -> Frame:
-    """Open the partner page framing ``start`` and return the app's frame once it shows a page."""
-    page.goto(partner.url(f"embed.html?src={quote(start, safe='')}"))
-    handle = page.locator("iframe#connect").element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    frame.locator("#page").wait_for(state="attached")
-    return frame
 
 
 def messages(page: Page) -> list[dict]:

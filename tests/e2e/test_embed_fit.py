@@ -13,13 +13,12 @@ frame that shrinks would pull the partner's scroll position back up by itself an
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from tests.e2e.audit import PHONE
-from tests.e2e.driver import Flow
+from tests.e2e.driver import Flow, embed
 from tests.e2e.test_embed import messages, wait_for_message
 from tests.e2e.upstream import BERWICK, LONDON
 
@@ -30,13 +29,7 @@ BELOW = 1500
 
 
 def embed_with_footer(page: Page, partner, start: str) -> Frame:
-    page.goto(partner.url(f"embed.html?below={BELOW}&src={quote(start, safe='')}"))
-    handle = page.locator("iframe#connect").element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    frame.locator("#page").wait_for(state="attached")
-    return frame
+    return embed(page, partner, start, below=BELOW)
 
 
 def frame_height(page: Page) -> float:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import Frame, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from devstack.stack import AppServer, RedisServer, SandboxServer
-from tests.e2e.driver import Flow, complete_short_flow
+from tests.e2e.driver import Flow, complete_short_flow, embed
 from tests.e2e.upstream import LONDON
 
 pytestmark = pytest.mark.browser
@@ -161,13 +160,3 @@ def settings_url_for(app: AppServer, reference: str, origin: str) -> str:
     match = re.search(r"(https?://\S+)", out)
     assert match, out
     return match.group(1)
-
-
-def embed(page: Page, partner, url: str) -> Frame:
-    page.goto(partner.url(f"embed.html?src={quote(url, safe='')}"))
-    handle = page.locator("iframe#connect").element_handle()
-    assert handle is not None
-    frame = handle.content_frame()
-    assert frame is not None
-    frame.locator("#page").wait_for(state="attached")
-    return frame
