@@ -38,22 +38,14 @@ def init_app(app: Flask) -> None:
         locale: str | None,
     ) -> None:
         """Print a signed start link (the "email link") for CUSTOMER_REF."""
-        if len(customer_ref) > MAX_REFERENCE_LENGTH:
-            raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
+        _check_reference(customer_ref)
         if return_url and not return_url_allowed(return_url):
             raise click.BadParameter("not in PARTNER_RETURN_URLS", param_hint="--return-url")
         if country is not None:
             country = country.strip().upper()
             if not is_country_code(country):
                 raise click.BadParameter("not an ISO 3166-1 country code", param_hint="--country")
-        if locale is not None:
-            # Signed as the catalogue's own name, so the link means the same after a rename
-            # of the tag's spelling ("en-us" -> en_US).
-            resolved = resolve_locale(locale, app.config["LOCALES"])
-            if resolved is None:
-                available = ", ".join(app.config["LOCALES"])
-                raise click.BadParameter(f"not one of {available}", param_hint="--locale")
-            locale = resolved
+        locale = _catalogue_locale(app, locale)
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             link = start_link(
                 customer_ref,
@@ -72,15 +64,26 @@ def init_app(app: Flask) -> None:
     def connect_settings_link(customer_ref: str, origin: str | None, locale: str | None) -> None:
         """Print a signed tariff settings link for CUSTOMER_REF (not single use; it expires
         after SETTINGS_LINK_MAX_AGE)."""
-        if len(customer_ref) > MAX_REFERENCE_LENGTH:
-            raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
+        _check_reference(customer_ref)
         if origin and origin not in app.config["PARTNER_ORIGINS"]:
             raise click.BadParameter("not in PARTNER_ORIGINS", param_hint="--origin")
-        if locale is not None:
-            resolved = resolve_locale(locale, app.config["LOCALES"])
-            if resolved is None:
-                available = ", ".join(app.config["LOCALES"])
-                raise click.BadParameter(f"not one of {available}", param_hint="--locale")
-            locale = resolved
+        locale = _catalogue_locale(app, locale)
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             click.echo(settings_link(customer_ref, embed_origin=origin, locale=locale))
+
+
+def _check_reference(customer_ref: str) -> None:
+    if len(customer_ref) > MAX_REFERENCE_LENGTH:
+        raise click.BadParameter("at most 128 characters", param_hint="CUSTOMER_REF")
+
+
+def _catalogue_locale(app: Flask, locale: str | None) -> str | None:
+    """``--locale`` as the catalogue's own name, so a link means the same whatever spelling of
+    the tag it was made with ("en-us" -> en_US); refused when we have no such catalogue."""
+    if locale is None:
+        return None
+    resolved = resolve_locale(locale, app.config["LOCALES"])
+    if resolved is None:
+        available = ", ".join(app.config["LOCALES"])
+        raise click.BadParameter(f"not one of {available}", param_hint="--locale")
+    return resolved
