@@ -325,7 +325,6 @@ def page(signed: str) -> Response:
         action_field=ACTION_FIELD,
         action_token=_action_token(link.reference),
     )
-    response.headers["Cache-Control"] = "no-store"
     return personal(response)
 
 
@@ -367,7 +366,6 @@ def confirm_disconnect(signed: str, kind: str) -> Response:
         action_field=ACTION_FIELD,
         action_token=_action_token(link.reference),
     )
-    response.headers["Cache-Control"] = "no-store"
     return personal(response)
 
 
