@@ -17,6 +17,17 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   so of N posts racing each other from one page exactly one is sent; the others wait (bounded by
   the read timeout plus a second), find the version moved on, and resolve as above. The page a
   form names is the lock it takes, so every copy of one form meets at the same lock.
+* The lock is a lease, not a timeout sized for the longest exchange. Several app instances
+  share one Redis behind a load balancer, and an owner can die mid-step (its worker or its
+  whole instance killed) without releasing anything; the customer's next post then lands on
+  another instance and waits behind the orphan. So the lock is set for a few seconds only and
+  one daemon thread per process keeps extending the leases its requests hold (compare the owner
+  token, then ``PEXPIRE``, in one script, so it never extends a lock it lost). A dead owner
+  stops renewing and its lock lapses within one lease, which is shorter than a waiter's wait:
+  the customer's retry wins the lock, finds the ``pending`` note below and asks Connect before
+  sending anything. Renewal stops at the old bound (three times connect plus read timeout,
+  plus 5 s), so an owner that is alive but stuck cannot hold a page forever. A renewal that
+  fails (Redis away) is only logged: the request itself fails closed on its next Redis call.
 * ``pending`` is written *before* a step is sent (a write-ahead note: the page's fingerprint)
   and cleared once Connect's answer is known. It is left in place when the answer
   is ambiguous: a read timeout, a connection dropped after the request went out, a 5xx, a body
@@ -34,8 +45,7 @@ sent, the ``pending`` note (or, with Redis restarted empty, the missing record) 
 POST resolve with ``session_restore`` first, so a choice is still never sent twice. A lock whose
 owner died with Redis (it persists in the append-only file) no longer matters once any request
 sees the flow on a later page (the next ``GET`` does, if the step landed); otherwise posts from
-that page get "still being sent" until its TTL, which covers the longest upstream exchange
-(three times connect plus read timeout, plus 5 s), runs out.
+that page get "still being sent" until its lease, which nobody renews, runs out.
 
 One limit is inherent: a request that our client gave up on may still be applied upstream
 *after* the retry's ``session_restore`` looked. Connect's own route check (``route_invalid``)
@@ -46,7 +56,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -63,6 +76,16 @@ LEDGER_PREFIX = "connect:steps:"
 LOCK_PREFIX = "connect:steplock:"
 # As long as a connect token usually lives (a day); every write renews it.
 LEDGER_TTL = 86400
+# The step lock's lease, in seconds: how long an orphaned lock blocks its page. Three times the
+# app's Redis socket timeout (``extensions.REDIS_TIMEOUT``, 2 s), with renewal every third of
+# it: a renewal may hang for the whole socket timeout and fail, and the one after it still
+# lands before the lease runs out. ``Ledger.for_flow`` shortens it to half a waiter's wait when
+# that is shorter, so a post behind a dead owner always wins the lock within its wait.
+LEASE = 6.0
+# Renew this far into a lease: two renewals fit into one lease with a third to spare.
+RENEW_FRACTION = 1 / 3
+
+log = logging.getLogger(__name__)
 
 # Record a page Connect answered: move the version on when the page differs, or after an
 # accepted step whose note is still pending (an identical page answered; a reader who saw the
@@ -99,6 +122,15 @@ return false
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Extend a lease only while the lock is still ours: a lock that lapsed and went to another
+# request keeps its new owner's expiry.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
@@ -145,31 +177,41 @@ class Ledger:
         client: redis.Redis,
         connect_token: str,
         *,
-        lock_ttl: float = 45.0,
+        lock_cap: float = 45.0,
         lock_wait: float = 11.0,
+        lease: float = LEASE,
     ) -> None:
         digest = tokens.digest(connect_token)
         self.client = client
         self.key = LEDGER_PREFIX + digest
         self.lock_key = LOCK_PREFIX + digest
-        self.lock_ttl = lock_ttl
+        #: The longest a lock is held, renewed or not (seconds from winning it).
+        self.lock_cap = lock_cap
+        #: How long a post waits for a lock another request holds.
         self.lock_wait = lock_wait
+        #: How long a lock outlives its owner's last renewal.
+        self.lease = lease
         # redis-py runs each by its SHA and loads it on a NOSCRIPT answer (a flushed cache).
         self.observe_script = client.register_script(_OBSERVE)
         self.acquire_script = client.register_script(_ACQUIRE)
         self.release_script = client.register_script(_RELEASE)
+        self.renew_script = client.register_script(_RENEW)
 
     @classmethod
     def for_flow(cls, client: redis.Redis, connect_token: str, config: Mapping[str, Any]) -> Ledger:
-        """Timeouts from the upstream's: the lock outlives the longest exchange it guards (a
-        restore with its one retry plus a step), a waiter gives up a little after one read."""
+        """Timeouts from the upstream's: a live owner may hold the lock through the longest
+        exchange it guards (a restore with its one retry plus a step), a waiter gives up a
+        little after one read, and the lease is at most half that wait, so a waiter behind a
+        dead owner wins the lock with time to spare."""
         connect = float(config["FLATPEAK_CONNECT_TIMEOUT"])
         read = float(config["FLATPEAK_READ_TIMEOUT"])
+        wait = read + 1.0
         return cls(
             client,
             connect_token,
-            lock_ttl=3 * (connect + read) + 5,
-            lock_wait=read + 1.0,
+            lock_cap=3 * (connect + read) + 5,
+            lock_wait=wait,
+            lease=min(LEASE, wait / 2),
         )
 
     # -- reading -----------------------------------------------------------------------------
@@ -197,7 +239,7 @@ class Ledger:
             args.append(release.token)
         version = int(self.observe_script(keys=keys, args=args))
         if release is not None:
-            release.held = False  # only now: had the script failed, the caller still releases
+            release.forget()  # only now: had the script failed, the caller still releases
         return version
 
     def begin(self, page: Page) -> None:
@@ -233,7 +275,8 @@ class Ledger:
 
 
 class StepLock:
-    """``SET NX PX`` with a random owner token; won together with a read of the ledger."""
+    """``SET NX PX`` with a random owner token; won together with a read of the ledger, then
+    kept alive by this process's :class:`_Renewer` until released or capped."""
 
     def __init__(self, ledger: Ledger, key: str) -> None:
         self.ledger = ledger
@@ -242,17 +285,26 @@ class StepLock:
         self.held = False
         #: The ledger as it was when the lock was won (None: no record).
         self.state: State | None = None
+        #: When renewal stops for good (monotonic); set when the lock is won.
+        self.cap_at = 0.0
+        #: When the renewer next extends the lease (monotonic).
+        self.renew_at = 0.0
 
     def acquire(self, blocking: bool = True) -> bool:
         """Wait (up to the ledger's ``lock_wait``) for the lock; False if it stayed taken."""
         ledger = self.ledger
         deadline = time.monotonic() + (ledger.lock_wait if blocking else 0.0)
-        ttl_ms = int(ledger.lock_ttl * 1000)
+        first_ms = _ms(min(ledger.lease, ledger.lock_cap))
         while True:
-            raw = ledger.acquire_script(keys=[self.key, ledger.key], args=[self.token, ttl_ms])
+            won_at = time.monotonic()
+            raw = ledger.acquire_script(keys=[self.key, ledger.key], args=[self.token, first_ms])
             if raw is not None:
                 self.held = True
                 self.state = _state(_pairs(raw))
+                # Counted from before the round trip: the lease in Redis never outlasts these.
+                self.cap_at = won_at + ledger.lock_cap
+                self.renew_at = won_at + ledger.lease * RENEW_FRACTION
+                _renewer.hold(self)
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -262,8 +314,107 @@ class StepLock:
         """Release if still ours (owner-only, so a lock that expired under us and went to
         another request is left alone)."""
         if self.held:
-            self.held = False
+            self.forget()
             self.ledger.release_script(keys=[self.key], args=[self.token])
+
+    def forget(self) -> None:
+        """No longer ours to renew: released, or given up with the recorded answer. Done
+        before the release itself, so a release that fails still leaves a lease that lapses."""
+        self.held = False
+        _renewer.drop(self)
+
+    def renew(self, now: float) -> bool:
+        """Extend the lease (never past the cap); False once there is nothing left to renew:
+        capped, released, or no longer ours. Redis errors propagate to the renewer."""
+        left = self.cap_at - now
+        if not self.held or left <= 0:
+            return False
+        lease = min(self.ledger.lease, left)
+        renewed = self.ledger.renew_script(keys=[self.key], args=[self.token, _ms(lease)])
+        self.renew_at = now + self.ledger.lease * RENEW_FRACTION
+        return bool(renewed) and self.renew_at < self.cap_at
+
+
+class _Renewer:
+    """One daemon thread per process extending every lease this process's requests hold.
+
+    A thread per lock would be simpler and cost a thread per in-flight step; one thread that
+    sleeps until the earliest renewal is due costs one per worker. It starts with the first
+    lock a process wins, never at import: gunicorn forks its workers from a master that may
+    have imported this module, and a thread does not survive ``fork``. A child starts with no
+    locks and no thread (``os.register_at_fork``), and the process id is checked as well, so a
+    child forked some other way still starts its own thread.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._held: set[StepLock] = set()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        # The Redis clients (by id) whose last renewal failed: one warning per outage of each,
+        # not one per lock every third of a lease.
+        self._failing: set[int] = set()
+
+    def hold(self, lock: StepLock) -> None:
+        with self._cond:
+            self._held.add(lock)
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="step-lock-renewer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def drop(self, lock: StepLock) -> None:
+        with self._cond:
+            self._held.discard(lock)
+
+    def held(self) -> int:
+        with self._cond:
+            return len(self._held)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [lock for lock in self._held if lock.renew_at <= now]
+                if not due:
+                    soonest = min((lock.renew_at for lock in self._held), default=None)
+                    self._cond.wait(None if soonest is None else soonest - now)
+                    continue
+            # Redis round trips outside the mutex: a request winning or releasing a lock never
+            # waits for a renewal.
+            for lock in due:
+                if not self._renew(lock, now):
+                    self.drop(lock)
+
+    def _renew(self, lock: StepLock, now: float) -> bool:
+        """One lease; True to keep renewing it. Nothing here may end the thread."""
+        client = id(lock.ledger.client)
+        try:
+            keep = lock.renew(now)
+        except Exception as exc:  # a RedisError, or anything else: the thread must live on
+            lock.renew_at = now + lock.ledger.lease * RENEW_FRACTION
+            if client not in self._failing:
+                self._failing.add(client)
+                # The exception's type only: its text may name the key.
+                log.warning("could not renew a step lock (%s); retrying", type(exc).__name__)
+            return True
+        self._failing.discard(client)
+        return keep
+
+
+_renewer = _Renewer()
+os.register_at_fork(after_in_child=_renewer._reset)
+
+
+def _ms(seconds: float) -> int:
+    """PX and PEXPIRE take whole milliseconds, at least one."""
+    return max(1, int(seconds * 1000))
 
 
 def _pairs(flat: list[Any]) -> dict[Any, Any]:

@@ -17,7 +17,7 @@ NEXT = Page(route="provider_select", data={"providers": []})
 
 def fresh_ledger(redis_server: RedisServer) -> steps.Ledger:
     client = redis.Redis.from_url(redis_server.url(0))
-    return steps.Ledger(client, "cot_" + secrets.token_hex(16), lock_ttl=5.0, lock_wait=0.2)
+    return steps.Ledger(client, "cot_" + secrets.token_hex(16), lock_cap=5.0, lock_wait=0.2)
 
 
 def test_the_lock_comes_with_the_ledger_as_it_was_when_won(redis_server: RedisServer) -> None:
@@ -67,10 +67,10 @@ def test_an_expired_lock_released_late_does_not_free_its_successor(
     redis_server: RedisServer,
 ) -> None:
     ledger = fresh_ledger(redis_server)
-    ledger.lock_ttl = 0.05
+    ledger.lock_cap = 0.05
     slow = ledger.lock(1)
     assert slow.acquire()
-    ledger.lock_ttl = 5.0
+    ledger.lock_cap = 5.0
     successor = ledger.lock(1)
     assert successor.acquire()  # waited out the first one's 50 ms
     slow.release()  # the first owner comes back late
