@@ -332,7 +332,11 @@ class StepLock:
         lease = min(self.ledger.lease, left)
         renewed = self.ledger.renew_script(keys=[self.key], args=[self.token, _ms(lease)])
         self.renew_at = now + self.ledger.lease * RENEW_FRACTION
-        return bool(renewed) and self.renew_at < self.cap_at
+        if not renewed:
+            if self.held:  # not released meanwhile: the lease ran out under a live owner
+                log.warning("a step lock lapsed before its request finished")
+            return False
+        return self.renew_at < self.cap_at
 
 
 class _Renewer:
@@ -387,9 +391,10 @@ class _Renewer:
                     self._cond.wait(None if soonest is None else soonest - now)
                     continue
             # Redis round trips outside the mutex: a request winning or releasing a lock never
-            # waits for a renewal.
+            # waits for a renewal. The clock is read again for each: one that hung must not
+            # make the next overshoot its cap.
             for lock in due:
-                if not self._renew(lock, now):
+                if not self._renew(lock, time.monotonic()):
                     self.drop(lock)
 
     def _renew(self, lock: StepLock, now: float) -> bool:
