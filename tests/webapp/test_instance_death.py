@@ -176,10 +176,17 @@ def test_a_customer_of_an_instance_killed_mid_step_carries_on_elsewhere(
     assert len(locks) == 1
     a.kill()  # SIGKILL, master and worker: nothing is released
     in_flight.join(timeout=20)
-    # Connect got the step before A died, and applies it (the sandbox finishes what it began).
-    wait_for(lambda: applied(sandbox, token, "provider_select") == 1, "the step lands upstream")
+    # Connect got the step before A died and applies it (the sandbox finishes what it began).
+    # Had A died before its request left (a very slow machine), nothing lands: B then finds
+    # Connect still on this page and sends the step itself, once, which the end asserts too.
+    landed = False
+    deadline = time.monotonic() + SLOW_STEP_MS / 1000 + 5
+    while not landed and time.monotonic() < deadline:
+        landed = applied(sandbox, token, "provider_select") == 1
+        time.sleep(0.05)
     slow_connect(False)
-    assert app_redis.exists(locks[0]) == 1, "A's lock is left behind"
+    if landed:  # always, in practice; within the lease A last renewed
+        assert app_redis.exists(locks[0]) == 1, "A's lock is left behind"
 
     # The customer presses the button again; the load balancer sends it to B.
     browser.serve(b)
