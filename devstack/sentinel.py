@@ -209,15 +209,35 @@ class RedisHA:
             time.sleep(0.1)
 
     def rejoin(self, server: RedisServer) -> None:
-        """Start a killed data node again as a replica of the current primary, and wait until
-        it is in sync: what Sentinel does on its own within about ten seconds of seeing it
-        (``REPLICAOF``), done at once so a test need not wait for it."""
+        """Make a data node a replica of the current primary again (starting it first if it
+        was killed) and wait until it is in sync: what Sentinel does on its own (``REPLICAOF``)
+        within about ten seconds of seeing it, done at once so a test need not wait."""
         primary = self.primary()
         if server.proc is None:
             server.start()
         with redis.Redis(port=server.port, socket_timeout=2) as client:
             client.replicaof("127.0.0.1", primary.port)
         self._wait(server.replica_in_sync, "rejoined replica in sync")
+        # Only a replica every Sentinel sees as up can be promoted by the next failover.
+        self._wait(lambda: self._replica_known_up(server), "Sentinels see the rejoined replica")
+
+    def switchover(self, timeout: float = 30) -> RedisServer:
+        """``SENTINEL FAILOVER``: the replica is promoted while the primary is still alive
+        (a maintenance switchover); returns the new primary as soon as every Sentinel names
+        it. The old one stays a writable primary until Sentinel reconfigures it (about ten
+        seconds later); ``rejoin(old)`` makes it a replica at once."""
+        old = self.primary()
+        with self._running_sentinels()[0].client() as client:
+            client.execute_command("SENTINEL", "FAILOVER", self.service)
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(redis.RedisError, StackError):
+                new = self.wait_for_failover(timeout=max(0.1, deadline - time.monotonic()))
+                if new is not old:
+                    return new
+            if time.monotonic() > deadline:
+                raise StackError(f"no switchover within {timeout:.0f} s")
+            time.sleep(0.05)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -229,6 +249,15 @@ class RedisHA:
             if server.port == port:
                 return server
         raise StackError(f"the Sentinels name port {port}, which is none of ours")
+
+    def _replica_known_up(self, server: RedisServer) -> bool:
+        for sentinel in self._running_sentinels():
+            with sentinel.client() as client:
+                replicas = client.sentinel_slaves(self.service)
+            mine = [r for r in replicas if int(r["port"]) == server.port]
+            if not mine or mine[0].get("is_sdown") or mine[0].get("is_disconnected"):
+                return False
+        return True
 
     def _sentinels_agree(self) -> bool:
         for sentinel in self.sentinels:

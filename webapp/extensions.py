@@ -7,7 +7,7 @@ keys spelled out in each module, so there is one place that says what each key h
 from __future__ import annotations
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, request_started
 
 from webapp import redis_connection, steps
 from webapp.flatpeak import FlatPeakClient
@@ -15,6 +15,7 @@ from webapp.flatpeak import FlatPeakClient
 REDIS_KEY = "connect_redis"
 HEALTH_REDIS_KEY = "connect_redis_health"
 FLATPEAK_KEY = "flatpeak"
+PRIMARY_WATCH_KEY = "connect_redis_primary_watch"
 # Client-side timeouts: a stalled Redis must turn into the 503 page within seconds, not hang a
 # worker thread until gunicorn kills it.
 REDIS_TIMEOUT = 2
@@ -31,6 +32,12 @@ def init_app(app: Flask) -> None:
     app.extensions[REDIS_KEY] = client
     app.extensions[HEALTH_REDIS_KEY] = redis_connection.connect(url, timeout=REDIS_TIMEOUT)
     app.extensions[FLATPEAK_KEY] = FlatPeakClient.from_config(app.config, client)
+    if redis_connection.is_sentinel(url):
+        # A signal, not a before_request hook: it runs first without reordering those, and
+        # never fails a request (redis_connection.PrimaryWatch).
+        watch = redis_connection.PrimaryWatch(client)
+        app.extensions[PRIMARY_WATCH_KEY] = watch
+        request_started.connect(watch.check, app, weak=False)
 
 
 def redis_store() -> redis.Redis:

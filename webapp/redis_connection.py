@@ -11,14 +11,17 @@ Sentinels and query options are not supported and refused at start-up.
 
 Under Sentinel the client is ``Sentinel([...]).master_for(service, db=db)``. Its pool asks the
 Sentinels for the primary's address on every new connection (``SentinelManagedConnection``,
-redis-py 8.1), drops idle connections when that address changes, and turns a ``READONLY``
-answer (a primary demoted to a replica that we are still connected to) into a disconnect and a
-``ConnectionError``. So a failover is followed without a restart, provided the command is
-retried: ``FailoverRetry`` retries connection errors and timeouts with a backoff until a time
-budget (``REDIS_FAILOVER_WAIT``, 3 s by default under Sentinel) is spent, and the request then
-falls through to the app's 503 page, which loses nothing. A single server gets no budget by
-default: there is nobody to fail over to, and a restart replaying its append-only file takes
-longer than a request should wait.
+redis-py 8.1), drops idle connections when that address changes, and turns a ``READONLY`` answer
+(a primary demoted to a replica that we are still connected to) into a disconnect and a
+``ConnectionError``. Two gaps are closed here: a command retried after such an error would
+reconnect without asking the Sentinels (``FollowingConnection`` makes it ask), and a pool whose
+connections keep working would not ask at all while the old primary stays up and writable until
+Sentinel demotes it, about ten seconds (``PrimaryWatch`` asks once a second). So a failover is
+followed without a restart, provided the command is retried: ``FailoverRetry`` retries
+connection errors and timeouts with a backoff until a time budget (``REDIS_FAILOVER_WAIT``, 3 s
+by default under Sentinel) is spent, and the request then falls through to the app's 503 page,
+which loses nothing. A single server gets no budget by default: there is nobody to fail over to,
+and a restart replaying its append-only file takes longer than a request should wait.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from urllib.parse import quote, unquote, urlsplit
 import redis
 from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +230,24 @@ def _retry(url: str, budget: float) -> Retry | None:
     return None
 
 
+class FollowingConnection(SentinelManagedConnection):
+    """A Sentinel-managed connection whose every reconnect asks the Sentinels.
+
+    In redis-py 8.1 only ``connect()`` does (``SentinelManagedConnection._connect_retry``),
+    and the pool calls it when it hands a connection out; but a command that fails midway
+    (READONLY from a demoted primary, a dropped socket) is retried through
+    ``send_packed_command``, which reconnects with ``connect_check_health``: to the same
+    address. The retry would then spend its whole budget on the old primary, and only the next
+    command would find the new one. Connecting through ``connect()`` here makes the retry
+    itself follow the failover.
+    """
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self._sock:
+            self.connect()
+        super().send_packed_command(command, check_health)
+
+
 # -- the client ------------------------------------------------------------------------------
 
 
@@ -254,7 +275,13 @@ def connect(url: str, *, timeout: float, budget: float = 0.0) -> redis.Redis:
             "retry": Retry(NoBackoff(), 0),
         },
     )
-    return sentinel.master_for(target.service, db=target.db, **target.auth(), **options)
+    return sentinel.master_for(
+        target.service,
+        db=target.db,
+        connection_class=FollowingConnection,
+        **target.auth(),
+        **options,
+    )
 
 
 def limiter_storage(url: str, timeout: float, key_prefix: str) -> tuple[str, dict[str, Any]]:
@@ -286,6 +313,39 @@ def limiter_storage(url: str, timeout: float, key_prefix: str) -> tuple[str, dic
         },
     )
     return target.limits_uri(), options
+
+
+class PrimaryWatch:
+    """Asks the Sentinels where the primary is, at most once a ``interval`` per process.
+
+    redis-py's Sentinel pool asks only when it opens a connection. After a kill that is soon
+    (every pooled connection breaks), but when the old primary stays up (a switchover with
+    ``SENTINEL FAILOVER``, a partition that heals) the pool would go on writing to it until
+    Sentinel reconfigures it, about ten seconds later, and those writes are lost when it
+    becomes a replica. A changed answer makes the pool drop its idle connections and refuse
+    the busy ones back (``SentinelConnectionPool.owns_connection``), so within ``interval``
+    every new command goes to the new primary. One ``SENTINEL MASTERS`` round trip a second
+    per process; a Sentinel that does not answer is skipped, and if none answers nothing
+    changes (the primary itself may be fine).
+    """
+
+    def __init__(self, client: redis.Redis, interval: float = 1.0) -> None:
+        self.client = client
+        self.interval = interval
+        self._next = 0.0
+
+    def check(self, *_args: object, **_kwargs: object) -> None:
+        pool = self.client.connection_pool
+        if not isinstance(pool, SentinelConnectionPool):
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + self.interval  # racing threads may both ask: harmless
+        try:
+            pool.get_master_address()
+        except (redis.RedisError, OSError) as error:
+            log.debug("Sentinels not asked where the primary is: %s", type(error).__name__)
 
 
 # -- writes that must survive a failover -----------------------------------------------------

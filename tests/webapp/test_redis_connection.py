@@ -159,6 +159,8 @@ def test_sentinel_client_is_a_master_pool_with_the_timeouts() -> None:
     assert kwargs["db"] == 2 and kwargs["socket_timeout"] == 2
     assert kwargs["socket_connect_timeout"] == 2
     assert isinstance(kwargs["retry"], FailoverRetry) and kwargs["retry"].budget == 3
+    # A retried command reconnects through the Sentinels, not to the address it had.
+    assert pool.connection_class is redis_connection.FollowingConnection
 
 
 def test_failover_wait_defaults() -> None:

@@ -2,7 +2,8 @@
 the app under gunicorn pointed at them with a ``redis+sentinel://`` URL.
 
 What must hold when the primary dies (SIGKILL, mid-flow) and the Sentinels promote the replica:
-the same customer carries on without the app being restarted (a request in the failover window
+the same customer carries on without the app being restarted, and a switchover (the primary
+demoted while alive) costs no request at all (a request in the failover window
 waits for it, ``REDIS_FAILOVER_WAIT``); a result stored before the kill is on the new primary
 (it was written with ``WAIT`` for the replica, ``REDIS_RESULT_REPLICAS=1``); with no replica
 left to acknowledge, a completion is refused with the 503 page rather than stored on one node,
@@ -23,8 +24,9 @@ import requests
 from devstack.sentinel import RedisHA
 from devstack.stack import AppServer, Gunicorn, RedisServer, SandboxServer
 from tests.webapp.conftest import GB_ADDRESS, HttpBrowser, app_config
-from webapp import create_app, results
+from webapp import create_app, redis_connection, results
 from webapp.config import ConfigError
+from webapp.redis_connection import PrimaryWatch
 
 pytestmark = pytest.mark.topology
 
@@ -161,6 +163,37 @@ def test_rate_limits_bite_after_a_failover(ha: RedisHA, app_server: AppServer) -
     assert len(answers) <= POLL_LIMIT + 1 + app_server.gunicorn.workers, answers
     assert any(new.client().scan_iter("connect:ratelimit:*"))
     ha.rejoin(old)
+
+
+def test_a_switchover_is_followed_without_a_503(ha: RedisHA, app_server: AppServer) -> None:
+    """``SENTINEL FAILOVER``: the old primary stays alive (and writable, until it is made a
+    replica). Within a second the app asks the Sentinels again (``PrimaryWatch``) and writes
+    to the new primary; a pooled connection that still meets the old one once it is a replica
+    gets READONLY, which redis-py's Sentinel pool turns into a reconnect to the new primary."""
+    customer = on_provider_page(app_server)
+    direct = redis_connection.connect(ha.url(0), timeout=2, budget=3)
+    direct.set("test:switchover", "before")  # a pooled connection to the old primary
+    old = ha.primary()
+    started = time.monotonic()
+    new = ha.switchover(timeout=30)
+    print(f"\nswitchover {old.port} -> {new.port} in {time.monotonic() - started:.2f} s")
+    time.sleep(PrimaryWatch(direct).interval + 0.2)  # every worker's watch has asked again
+
+    page = customer.provider("Northwind Energy")
+    assert page.route == "tariff_select", page.text()[:300]
+    sid = customer.http.http.cookies["fpconnect"]
+    assert "tariff_select" in (new.client().get(f"connect:sess:{sid}") or "")
+
+    ha.rejoin(old)  # REPLICAOF at once: nothing closes the connections to it
+    assert old.role() == "slave"
+    direct.set("test:switchover", "after")  # READONLY, reconnect, the new primary
+    assert new.client().get("test:switchover") == "after"
+    page = customer.tariff("Northwind Fixed 12M")
+    assert page.route == "contract_term_capture", page.text()[:300]
+    for response in customer.http.responses:
+        assert response.status_code < 500, (response.url, response.status_code)
+    for _ in range(4):
+        assert requests.get(f"{app_server.url}/healthz", timeout=10).status_code == 200
 
 
 def test_healthz_tells_a_primary_from_a_replica(
