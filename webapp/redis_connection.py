@@ -375,6 +375,17 @@ class Durability:
         )
 
 
+def online_replicas(client: redis.Redis) -> int:
+    """Replicas linked to the primary and streaming (``state=online`` in ``INFO replication``);
+    one still loading its first copy cannot acknowledge yet."""
+    info = client.info("replication")
+    return sum(
+        1
+        for name, value in info.items()
+        if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
+    )
+
+
 def write_durably(
     client: redis.Redis,
     write: Callable[[Any], object],
@@ -383,19 +394,31 @@ def write_durably(
     what: str,
     required: bool = True,
 ) -> None:
-    """Run ``write(pipe)`` and, when replicas are asked for, ``WAIT`` for them in the same
-    pipeline: ``WAIT`` counts the writes of its own connection, so it must share the write's.
+    """Run ``write(pipe)`` and, when replicas are asked for, ``WAIT`` for those in sync (up to
+    the number asked) in the same pipeline: ``WAIT`` counts the writes of its own connection,
+    so it must share the write's.
 
     Too few acknowledgements: ``required`` raises :class:`NotReplicated`; otherwise a warning
     is logged (``what`` names the kind of record, never its key) and the write stands.
     """
     pipe = client.pipeline(transaction=False)
     write(pipe)
-    wanted = durability.replicas if durability else 0
-    if wanted <= 0:
+    asked = durability.replicas if durability else 0
+    if asked <= 0:
         pipe.execute()
         return
     assert durability is not None
+    # Wait for every replica that is in sync, up to the number asked for. A replica that is
+    # not in sync cannot be promoted with an older copy of this record: Sentinel only elects a
+    # replica that was linked a moment ago, and one that links again first takes the primary's
+    # data. With none in sync (after a failover, until the old primary returns as a replica),
+    # waiting could only fail, and refusing would stop every completion until an operator
+    # brings a node back; the record is then on the primary and in its append-only file.
+    wanted = min(asked, online_replicas(client))
+    if wanted == 0:
+        pipe.execute()
+        log.warning("%s: no replica is in sync; kept on the primary alone until one is", what)
+        return
     pipe.execute_command("WAIT", wanted, durability.timeout_ms)
     acknowledged = int(pipe.execute()[-1])
     if acknowledged >= wanted:

@@ -9,11 +9,13 @@ kinds existed still read as the customer's import tariff.
 
 With a replica (the production topology: primary, replica, Sentinels), a record is only as safe
 as the copies that have it: replication is asynchronous, and a primary that dies a moment after
-the write is replaced by a replica that never saw it. So ``save`` can ``WAIT`` for replicas
-(``REDIS_RESULT_REPLICAS``), and a record no replica acknowledged in time fails the request
-(:class:`webapp.redis_connection.NotReplicated`, the 503 page) instead of telling the customer
-they are connected: the flow's session still holds the token, and the retry exchanges and
-stores again (docs/redis.md, "Durability").
+the write is replaced by a replica that never saw it. So ``save`` can ``WAIT`` for the replicas
+in sync (``REDIS_RESULT_REPLICAS``), and a record a replica in sync did not acknowledge in time
+fails the request (:class:`webapp.redis_connection.NotReplicated`, the 503 page) instead of
+telling the customer they are connected: the flow's session still holds the token, and the
+retry exchanges and stores again. With no replica in sync (just after a failover) there is none
+that could be promoted without it, and the record is kept on the primary (docs/redis.md,
+"Durability").
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ the same customer carries on without the app being restarted, and a switchover (
 demoted while alive) costs no request at all (a request in the failover window
 waits for it, ``REDIS_FAILOVER_WAIT``); a result stored before the kill is on the new primary
 (it was written with ``WAIT`` for the replica, ``REDIS_RESULT_REPLICAS=1``); with no replica
-left to acknowledge, a completion is refused with the 503 page rather than stored on one node,
-and succeeds once a replica is back; the rate limits still bite; ``/healthz`` tells a primary
+in sync, a completion is stored on the new primary alone and the old primary, back as a
+replica, copies it; a replica in sync that does not acknowledge gets the 503 page, and the
+retry stores it; the rate limits still bite; ``/healthz`` tells a primary
 (200) from a read-only replica (503).
 """
 
@@ -125,22 +126,19 @@ def test_customer_carries_on_through_a_failover(ha: RedisHA, app_server: AppServ
     page = customer.submit({"term": "none"})
     assert page.route == "summary_fixed_confirm", page.text()[:300]
 
-    # No replica is left to acknowledge the result: the completion is refused with the 503
-    # page (nothing is lost: the session keeps the token), not reported as connected.
+    # No replica is in sync (the old primary is dead): none could be promoted without the
+    # record, so the completion is stored on the new primary alone and the customer carries on.
     page = customer.action("SAVE")
-    assert page.status == 503, (page.status, page.text()[:300])
-    assert STORE_DOWN in unescape(page.html)
-
-    # Once the old primary is back as a replica, the retry (the flow's page) finishes it.
-    ha.rejoin(old)
-    page = customer.get("/connect/flow")
-    if page.url.startswith("/connect/flow"):
-        assert page.route == "summary_fixed_confirm", page.text()[:300]
-        page = customer.action("SAVE")
     assert page.status == 200 and page.url.startswith("/?connect=connected"), page.url
     after = stored(new)
     assert after is not None and after.completed_at >= before.completed_at
-    assert stored(old) == after  # and the replica has it
+
+    # The old primary comes back (as systemd would restart it) as a replica and copies it.
+    ha.rejoin(old)
+    deadline = time.monotonic() + 15
+    while stored(old) != after and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored(old) == after
     for _ in range(4):  # every worker answers healthy, without a restart
         assert requests.get(f"{app_server.url}/healthz", timeout=10).status_code == 200
 
@@ -231,3 +229,29 @@ def test_eviction_check_through_sentinel(
     finally:
         primary.client().config_set("maxmemory-policy", "noeviction")
     create_app(app_config(redis_server, sandbox, **production))
+
+
+def test_a_replica_in_sync_that_does_not_acknowledge_gets_the_503_page(
+    ha: RedisHA, app_server: AppServer
+) -> None:
+    """A replica that is linked but silent (SIGSTOP: still ``online`` to the primary) could be
+    promoted without the record, so the completion is refused rather than reported connected;
+    the retry, once it answers, stores the result on both."""
+    primary = ha.primary()
+    (replica,) = (server for server in ha.servers if server is not primary)
+    assert replica.replica_in_sync()
+    customer = on_provider_page(app_server)
+    to_summary(customer)
+    replica.pause()
+    try:
+        page = customer.action("SAVE")
+        assert page.status == 503, (page.status, page.text()[:300])
+        assert STORE_DOWN in unescape(page.html)
+    finally:
+        replica.resume()
+    page = customer.get("/connect/flow")
+    if page.url.startswith("/connect/flow"):
+        assert page.route == "summary_fixed_confirm", page.text()[:300]
+        page = customer.action("SAVE")
+    assert page.status == 200 and page.url.startswith("/?connect=connected"), page.url
+    assert stored(primary) is not None and stored(replica) == stored(primary)
