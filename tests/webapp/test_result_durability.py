@@ -33,12 +33,12 @@ def save(server: RedisServer, ref: str) -> results.Result:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[RedisServer, RedisServer]]:
-    with RedisServer(tmp_path / "primary") as primary:
-        with RedisServer(tmp_path / "replica", replica_of=primary) as replica:
-            deadline = time.monotonic() + 10
-            while online_replicas(primary.client()) < 1 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            yield primary, replica
+    primary = RedisServer(tmp_path / "primary")
+    with primary, RedisServer(tmp_path / "replica", replica_of=primary) as replica:
+        deadline = time.monotonic() + 10
+        while online_replicas(primary.client()) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield primary, replica
 
 
 def test_a_primary_without_replicas_stores_at_once_with_a_warning(
