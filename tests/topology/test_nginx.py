@@ -162,7 +162,16 @@ def test_the_production_rendering_with_tls_is_accepted_by_nginx(
     TLS listen include), checked by ``nginx -t``: envsubst leaves nginx's own $variables be."""
     subprocess.run(
         [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ),
+            *("-nodes", "-days", "1"),
             *("-subj", "/CN=connect.partner.example"),
             *("-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")),
         ],
