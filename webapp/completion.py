@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, request, url_for
 
 from webapp import results, sessions, tokens
-from webapp.extensions import flatpeak, redis_store
+from webapp.extensions import durability, flatpeak, redis_store
 from webapp.flatpeak import mask
 from webapp.flow_state import COMPLETE, COMPLETED_UNSEEN, flow_state
 from webapp.htmx import navigate
@@ -145,7 +145,7 @@ def done_url(
         summary["provider"] = str(recap.get("provider") or "")[:120]
         summary["tariff"] = str(recap.get("tariff") or "")[:120]
     lifetime = int(current_app.config["SESSION_LIFETIME"])
-    receipt = tokens.issue_receipt(redis_store(), summary, lifetime)
+    receipt = tokens.issue_receipt(redis_store(), summary, lifetime, durability())
     return url_for("completion.done", outcome=outcome, receipt=receipt)
 
 
@@ -265,6 +265,9 @@ def finish(token: str, *, adopted: bool = False) -> Response:
             # The flow's entry says which tariff it was for; flows begun before kinds were
             # recorded (and tokens a partner made itself) were for the import tariff.
             kind=kind,
+            # Only once a replica has it (REDIS_RESULT_REPLICAS): otherwise the 503 page, and
+            # the retry stores it again (webapp/results.py).
+            durability=durability(),
         )
     if exchanged.complete_action == "DISCONNECT":
         outcome = "disconnected"
@@ -272,7 +275,7 @@ def finish(token: str, *, adopted: bool = False) -> Response:
         outcome = "pending"
     else:
         outcome = "connected"
-    tokens.update(store, token, state="done", outcome=outcome)
+    tokens.update(store, token, durability(), state="done", outcome=outcome)
     log.info("flow %s completed: %s", mask(token), outcome)
     return_url = flow_entry.get("return_url")
     framed = in_a_frame()

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import redis
 from babel import Locale
 
+from webapp import redis_connection
 from webapp.i18n import available_locales, resolve_locale
 from webapp.tariff_kinds import KINDS
 
@@ -56,6 +57,11 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+def _optional_float(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name)
+    return float(raw) if raw not in (None, "") else None
+
+
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -81,7 +87,16 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "APP_ENV": env.get("APP_ENV", "development").strip().lower(),
         "SECRET_KEY": env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
         "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        # redis://, rediss://, unix:// or redis+sentinel://h:p,h:p/<service>/<db>
+        # (webapp/redis_connection.py).
         "REDIS_URL": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        # Seconds a request keeps retrying a Redis it cannot reach (a failover) before the 503
+        # page; unset: 3 under Sentinel, 0 for a single server (nobody to fail over to).
+        "REDIS_FAILOVER_WAIT": _optional_float(env, "REDIS_FAILOVER_WAIT"),
+        # Replicas that must acknowledge a stored result (WAIT) before the callback answers;
+        # 0 for a single server, 1 in the production topology (primary + replica + Sentinels).
+        "REDIS_RESULT_REPLICAS": _int(env, "REDIS_RESULT_REPLICAS", 0),
+        "REDIS_RESULT_WAIT_MS": _int(env, "REDIS_RESULT_WAIT_MS", 1000),
         "FLATPEAK_API_URL": sandbox.rstrip("/"),
         "FLATPEAK_CONNECT_URL": (env.get("FLATPEAK_CONNECT_URL") or sandbox).rstrip("/"),
         "FLATPEAK_ACCOUNT_ID": env.get("FLATPEAK_ACCOUNT_ID") or SANDBOX_ACCOUNT_ID,
@@ -322,6 +337,40 @@ def validate(config: Mapping[str, Any]) -> None:
         )
     if config["BRAND_THEME"] not in ("light", "dark"):
         raise ConfigError("BRAND_THEME must be 'light' or 'dark'.")
+    validate_redis(config)
+
+
+def validate_redis(config: Mapping[str, Any]) -> None:
+    """Refuse a Redis URL the client cannot use (before a first request finds out), and warn
+    when a production Sentinel setup stores results without waiting for the replica."""
+    for name in ("REDIS_URL", "RATELIMIT_STORAGE_URI"):
+        url = str(config.get(name) or "")
+        if not url or (name == "RATELIMIT_STORAGE_URI" and not url.startswith("redis")):
+            continue  # memory://, memcached://… are the limiter's own business
+        try:
+            redis_connection.check_url(url)
+        except redis_connection.RedisUrlError as error:
+            raise ConfigError(
+                f"{name}: {error}. A Sentinel URL reads "
+                "redis+sentinel://[:password@]host:port,host:port/<service name>/<db>."
+            ) from None
+    if int(config.get("REDIS_RESULT_REPLICAS") or 0) < 0:
+        raise ConfigError("REDIS_RESULT_REPLICAS must be 0 or more.")
+    if int(config.get("REDIS_RESULT_WAIT_MS") or 0) <= 0:
+        raise ConfigError("REDIS_RESULT_WAIT_MS must be a positive number of milliseconds.")
+    wait = config.get("REDIS_FAILOVER_WAIT")
+    if wait is not None and float(wait) < 0:
+        raise ConfigError("REDIS_FAILOVER_WAIT must be 0 or more seconds.")
+    if (
+        config["APP_ENV"] == "production"
+        and redis_connection.is_sentinel(str(config["REDIS_URL"]))
+        and not int(config.get("REDIS_RESULT_REPLICAS") or 0)
+    ):
+        log.warning(
+            "REDIS_URL is a Sentinel URL but REDIS_RESULT_REPLICAS is 0: a result stored just "
+            "before the primary fails may not have reached the replica that replaces it. "
+            "Set REDIS_RESULT_REPLICAS=1 (docs/redis.md)."
+        )
 
 
 def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

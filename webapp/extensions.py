@@ -9,10 +9,11 @@ from __future__ import annotations
 import redis
 from flask import Flask, current_app
 
-from webapp import steps
+from webapp import redis_connection, steps
 from webapp.flatpeak import FlatPeakClient
 
 REDIS_KEY = "connect_redis"
+HEALTH_REDIS_KEY = "connect_redis_health"
 FLATPEAK_KEY = "flatpeak"
 # Client-side timeouts: a stalled Redis must turn into the 503 page within seconds, not hang a
 # worker thread until gunicorn kills it.
@@ -20,19 +21,31 @@ REDIS_TIMEOUT = 2
 
 
 def init_app(app: Flask) -> None:
-    client = redis.Redis.from_url(
-        app.config["REDIS_URL"],
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
-        health_check_interval=30,
-    )
+    """One client for everything (sessions, ledger, results, bearer cache), built from
+    ``REDIS_URL`` by :mod:`webapp.redis_connection` (a single server or Sentinel), which also
+    gives it the failover wait; and one for the health check, which never waits: a load
+    balancer wants to know how this node is now, in well under its own timeout."""
+    url = app.config["REDIS_URL"]
+    budget = redis_connection.failover_wait(url, app.config.get("REDIS_FAILOVER_WAIT"))
+    client = redis_connection.connect(url, timeout=REDIS_TIMEOUT, budget=budget)
     app.extensions[REDIS_KEY] = client
+    app.extensions[HEALTH_REDIS_KEY] = redis_connection.connect(url, timeout=REDIS_TIMEOUT)
     app.extensions[FLATPEAK_KEY] = FlatPeakClient.from_config(app.config, client)
 
 
 def redis_store() -> redis.Redis:
     """The app's Redis: sessions, flow handles, the step ledger, results, rate-limit counters."""
     return current_app.extensions[REDIS_KEY]
+
+
+def health_store() -> redis.Redis:
+    """The same Redis for ``/healthz``: no failover wait, so the answer is about now."""
+    return current_app.extensions[HEALTH_REDIS_KEY]
+
+
+def durability() -> redis_connection.Durability:
+    """How many replicas must acknowledge a stored result (``REDIS_RESULT_REPLICAS``)."""
+    return redis_connection.Durability.from_config(current_app.config)
 
 
 def flatpeak() -> FlatPeakClient:

@@ -33,7 +33,8 @@ limit by sending one. IPv6 clients are keyed by their /64: one host usually hold
 Per-flow keys are a hash of the session's connect token, never the token itself.
 
 Counters live on the app's own Redis (``RATELIMIT_STORAGE_URI``, default ``REDIS_URL``) under
-their own key prefix. The strategy is the moving window: a limit is exact over any 60 seconds
+their own key prefix; under Sentinel on the current primary, which ``limits`` follows through a
+failover (``storage_uri``). The strategy is the moving window: a limit is exact over any 60 seconds
 (a fixed window lets twice the limit through across a window boundary), refused requests are
 not counted (a script hammering a closed window does not push its own reopening back), and
 ``Retry-After`` is the real moment a slot frees instead of the end of a clock minute. Its Redis
@@ -73,7 +74,15 @@ from flask_limiter import Limiter, RateLimitExceeded
 from jinja2_fragments.flask import render_block
 from limits import parse_many
 
-from webapp import completion, demo, entry, flow, provider_login, tariff_settings
+from webapp import (
+    completion,
+    demo,
+    entry,
+    flow,
+    provider_login,
+    redis_connection,
+    tariff_settings,
+)
 from webapp.config import ConfigError
 from webapp.flow_state import flow_state
 from webapp.htmx import personal, wants_fragment
@@ -171,12 +180,23 @@ class StorageErrorsInOneLine(logging.Filter):
         return True
 
 
-def storage_uri(config: Any) -> str:
-    """``RATELIMIT_STORAGE_URI``, or the app's own ``REDIS_URL``, in the form ``limits`` reads."""
+def _storage(config: Any) -> tuple[str, dict[str, Any]]:
     uri = str(config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"])
-    if uri.startswith("unix://"):
-        return "redis+unix://" + uri[len("unix://") :]
-    return uri
+    return redis_connection.limiter_storage(uri, STORAGE_TIMEOUT, STORAGE_KEY_PREFIX)
+
+
+def storage_uri(config: Any) -> str:
+    """``RATELIMIT_STORAGE_URI``, or the app's own ``REDIS_URL``, in the form ``limits`` reads:
+    ``unix://`` as ``redis+unix://``; a Sentinel URL ``…/mymaster/0`` as ``…/mymaster``, since
+    ``limits`` takes the whole path for the service name (``mymaster0``, which no Sentinel
+    knows, and Flask-Limiter swallows the errors: limiting would silently stop)."""
+    return _storage(config)[0]
+
+
+def storage_options(config: Any) -> dict[str, Any]:
+    """``RATELIMIT_STORAGE_OPTIONS`` for that URI: the key prefix and timeouts, and under
+    Sentinel the database and ``use_replicas=False`` (counters read from the primary)."""
+    return _storage(config)[1]
 
 
 def check_limits(config: Any) -> None:
@@ -219,15 +239,8 @@ def init_app(app: Flask) -> None:
     check_limits(config)
     if not config["RATELIMIT_ENABLED"]:
         return
+    config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(config))
     config["RATELIMIT_STORAGE_URI"] = storage_uri(config)
-    config.setdefault(
-        "RATELIMIT_STORAGE_OPTIONS",
-        {
-            "key_prefix": STORAGE_KEY_PREFIX,
-            "socket_timeout": STORAGE_TIMEOUT,
-            "socket_connect_timeout": STORAGE_TIMEOUT,
-        },
-    )
     # Fail open: a storage error is logged (in one line) and the request is served.
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter_log = logging.getLogger("flask-limiter")

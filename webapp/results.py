@@ -6,6 +6,14 @@ kept in Redis without a TTL (the run command's Redis writes an append-only file)
 per customer reference and tariff kind (:mod:`webapp.tariff_kinds`), replaced by the latest
 completion of that kind. The import record keeps the key it always had, so records written before
 kinds existed still read as the customer's import tariff.
+
+With a replica (the production topology: primary, replica, Sentinels), a record is only as safe
+as the copies that have it: replication is asynchronous, and a primary that dies a moment after
+the write is replaced by a replica that never saw it. So ``save`` can ``WAIT`` for replicas
+(``REDIS_RESULT_REPLICAS``), and a record no replica acknowledged in time fails the request
+(:class:`webapp.redis_connection.NotReplicated`, the 503 page) instead of telling the customer
+they are connected: the flow's session still holds the token, and the retry exchanges and
+stores again (docs/redis.md, "Durability").
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import redis
+from flask import current_app, has_app_context
 
+from webapp.redis_connection import Durability, write_durably
 from webapp.tariff_kinds import COMMODITY_IMPORT, KINDS
 
 _PREFIX = "connect:result:"
@@ -53,7 +63,13 @@ def save(
     is_tariff_processed: bool,
     live_mode: bool,
     kind: str = COMMODITY_IMPORT,
+    durability: Durability | None = None,
 ) -> Result:
+    """Store the ids; with replicas asked for, only once they have them. ``durability``
+    defaults to the app's settings in a request (so every writer of results gets it: the
+    callback and the settings page's disconnect alike)."""
+    if durability is None and has_app_context():
+        durability = Durability.from_config(current_app.config)
     result = Result(
         customer_reference=customer_reference,
         customer_id=customer_id,
@@ -64,7 +80,8 @@ def save(
         completed_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         kind=kind,
     )
-    client.set(_key(customer_reference, kind), json.dumps(asdict(result)))
+    key, value = _key(customer_reference, kind), json.dumps(asdict(result))
+    write_durably(client, lambda pipe: pipe.set(key, value), durability, what="stored result")
     return result
 
 

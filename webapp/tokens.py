@@ -28,6 +28,8 @@ from typing import Any
 
 import redis
 
+from webapp.redis_connection import Durability, write_durably
+
 _PREFIX = "connect:cot:"
 _RECEIPT_PREFIX = "connect:done:"
 _RECEIPT_RE = re.compile(r"^[A-Za-z0-9_-]{24,64}$")
@@ -42,8 +44,23 @@ def _key(connect_token: str) -> str:
     return _PREFIX + digest(connect_token)
 
 
-def remember(client: redis.Redis, connect_token: str, context: dict[str, Any], ttl: int) -> None:
-    client.set(_key(connect_token), json.dumps(context), ex=max(60, int(ttl)))
+def remember(
+    client: redis.Redis,
+    connect_token: str,
+    context: dict[str, Any],
+    ttl: int,
+    durability: Durability | None = None,
+) -> None:
+    """Keep ``context``; with ``durability``, wait for replicas, but never fail for want of one:
+    this record only helps a browser without its cookie, the stored result is what matters."""
+    key, value, seconds = _key(connect_token), json.dumps(context), max(60, int(ttl))
+    write_durably(
+        client,
+        lambda pipe: pipe.set(key, value, ex=seconds),
+        durability,
+        what="token record",
+        required=False,
+    )
 
 
 def recall(client: redis.Redis, connect_token: str) -> dict[str, Any] | None:
@@ -57,23 +74,41 @@ def recall(client: redis.Redis, connect_token: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def update(client: redis.Redis, connect_token: str, **changes: Any) -> None:
+def update(
+    client: redis.Redis,
+    connect_token: str,
+    durability: Durability | None = None,
+    **changes: Any,
+) -> None:
     context = recall(client, connect_token)
     if context is None:
         return
     context.update(changes)
     ttl = client.ttl(_key(connect_token))
-    remember(client, connect_token, context, ttl if ttl and ttl > 0 else 3600)
+    remember(client, connect_token, context, ttl if ttl and ttl > 0 else 3600, durability)
 
 
-def issue_receipt(client: redis.Redis, summary: dict[str, Any], ttl: int) -> str:
+def issue_receipt(
+    client: redis.Redis,
+    summary: dict[str, Any],
+    ttl: int,
+    durability: Durability | None = None,
+) -> str:
     """Keep ``summary`` for the done page; the returned name goes in that page's URL.
 
     Random, so it says nothing of the token, and unguessable, so nobody reads another
     customer's provider and tariff by trying names; stored under its hash like the token's.
     """
     receipt = secrets.token_urlsafe(24)
-    client.set(_RECEIPT_PREFIX + digest(receipt), json.dumps(summary), ex=max(60, int(ttl)))
+    key, value, seconds = _RECEIPT_PREFIX + digest(receipt), json.dumps(summary), max(60, int(ttl))
+    # Not required: without its receipt the done page still shows the outcome (its URL says it).
+    write_durably(
+        client,
+        lambda pipe: pipe.set(key, value, ex=seconds),
+        durability,
+        what="completion receipt",
+        required=False,
+    )
     return receipt
 
 
