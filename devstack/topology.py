@@ -33,6 +33,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
+import redis
+
+from devstack.sentinel import RedisHA
 from devstack.stack import (
     ROOT,
     SANDBOX_DB,
@@ -88,16 +91,9 @@ def placeholders(template: str) -> set[str]:
 
 
 def sentinel_capable() -> bool:
-    """Whether this checkout's app can follow Sentinels (``redis+sentinel://`` URLs). The app's
-    support comes in its own change; until it is there, the topology runs one redis-server."""
-    try:
-        import devstack.sentinel  # noqa: F401
-    except ImportError:
-        return False
-    return any(
-        "redis+sentinel" in path.read_text(errors="replace")
-        for path in (ROOT / "webapp").glob("*.py")
-    )
+    """Whether this checkout's app can follow Sentinels (``redis+sentinel://`` URLs, in
+    ``webapp/redis_connection.py``); an app without it gets one redis-server."""
+    return (ROOT / "webapp" / "redis_connection.py").exists()
 
 
 class NginxServer(Service):
@@ -252,10 +248,8 @@ class Topology:
             raise ValueError("at least one app instance")
         self.workdir = workdir
         self.redis_ha = sentinel_capable() if redis_ha is None else redis_ha
-        self.redis: RedisServer | object
+        self.redis: RedisServer | RedisHA
         if self.redis_ha:
-            from devstack.sentinel import RedisHA
-
             self.redis = RedisHA(workdir / "redis-ha")
         else:
             self.redis = RedisServer(workdir / "redis", append_only=True)
@@ -293,7 +287,13 @@ class Topology:
         return self.nginx.url
 
     def redis_url(self, db: int = 0) -> str:
-        return self.redis.url(db)  # type: ignore[attr-defined]
+        """What the app is given: ``redis+sentinel://…`` with Sentinels, else ``redis://``."""
+        return self.redis.url(db)
+
+    def redis_client(self, db: int = 0) -> redis.Redis:
+        """A client of the current primary (a test's look at what the app stored)."""
+        server = self.redis.primary() if isinstance(self.redis, RedisHA) else self.redis
+        return server.client(db)
 
     def write_assets(self) -> None:
         """What operations run on each deploy: the nginx include for the current static files."""
@@ -301,7 +301,7 @@ class Topology:
 
     def start(self) -> Self:
         try:
-            self.redis.start()  # type: ignore[attr-defined]
+            self.redis.start()
             self.sandbox_redis.start()
             self.sandbox.start()
             for app in self.apps:
@@ -316,7 +316,7 @@ class Topology:
     def close(self) -> None:
         for service in [self.nginx, *reversed(self.apps), self.sandbox, self.sandbox_redis]:
             service.stop()
-        self.redis.stop()  # type: ignore[attr-defined]
+        self.redis.stop()
 
     def __enter__(self) -> Self:
         return self.start()

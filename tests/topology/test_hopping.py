@@ -28,7 +28,7 @@ DEMO_REF = "demo-customer-0001"
 
 
 def app_redis(topology: Topology) -> redis.Redis:
-    return redis.Redis.from_url(topology.redis_url(APP_DB), decode_responses=True)
+    return topology.redis_client(APP_DB)
 
 
 def stored(topology: Topology, ref: str = DEMO_REF) -> results.Result | None:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 
 from devstack.stack import free_port
@@ -133,7 +132,7 @@ def test_the_app_sees_the_client_address_nginx_saw_not_a_forged_one(topology: To
     """X-Forwarded-For is replaced by nginx, so with TRUST_PROXY_HOPS=1 the rate limits count
     the address nginx saw (127.0.0.1 here), never one the client wrote into the header; and an
     instance reached with nginx's header trusts it (one hop)."""
-    client = redis.Redis.from_url(topology.redis_url(APP_DB), decode_responses=True)
+    client = topology.redis_client(APP_DB)
     forged = "203.0.113.77"
     for _ in range(2):
         requests.get(
