@@ -268,6 +268,8 @@ class Topology:
         settings = {
             "TRUST_PROXY_HOPS": "1",
             "PUBLIC_URL": self.nginx.url,
+            # As deploy/connect.env: with a replica, a stored result waits for it.
+            **({"REDIS_RESULT_REPLICAS": "1"} if self.redis_ha else {}),
             **(app_settings or {}),
         }
         self.apps = [
