@@ -1,0 +1,61 @@
+"""``flask --app wsgi nginx-assets``: the include names exactly the URLs the app's pages link,
+each a snapshot of the file with its compressed copies."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import brotli
+import pytest
+
+from webapp.asset_map import write_asset_map
+from webapp.assets import DEFAULT_FOLDER, IMMUTABLE
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_include_names_the_current_hashes_the_app_links(tmp_path: Path) -> None:
+    from flask import Flask
+
+    from webapp import assets
+
+    app = Flask(__name__, static_folder=None)
+    assets.init_app(app)
+    with app.test_request_context():
+        linked = {assets.asset_url(name) for name in ("css/app.css", "js/app.js")}
+    written = write_asset_map(tmp_path, DEFAULT_FOLDER, brotli_static=True)
+    urls = {asset.url for asset in written}
+    assert linked <= urls
+    include = (tmp_path / "assets.conf").read_text()
+    for asset in written:
+        assert f"location = {asset.url} {{" in include
+        assert f'alias "{asset.path}";' in include
+        # A snapshot under the hashed name, outside the checkout's static/.
+        assert asset.path.name == asset.url.rsplit("/", 1)[1]
+        assert asset.path.is_relative_to(tmp_path) and asset.path.read_bytes()
+    assert include.count(f'Cache-Control "{IMMUTABLE}"') == len(written)
+    assert "brotli_static on;" in include and "gzip_static on;" in include
+    css = next(a for a in written if a.url.endswith(".css"))
+    data = css.path.read_bytes()
+    assert gzip.decompress(css.path.with_name(css.path.name + ".gz").read_bytes()) == data
+    assert brotli.decompress(css.path.with_name(css.path.name + ".br").read_bytes()) == data
+
+
+def test_without_the_brotli_module_the_include_names_no_brotli(tmp_path: Path) -> None:
+    write_asset_map(tmp_path, DEFAULT_FOLDER, brotli_static=False)
+    include = (tmp_path / "assets.conf").read_text()
+    assert "brotli_static" not in include and "gzip_static on;" in include
+
+
+def test_a_new_deploy_keeps_old_copies_and_names_only_the_new(tmp_path: Path) -> None:
+    static = tmp_path / "static-src"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "app.css").write_text("body { color: red; }\n" * 50)
+    first = write_asset_map(tmp_path / "out", static, brotli_static=False)
+    (static / "css" / "app.css").write_text("body { color: blue; }\n" * 50)
+    second = write_asset_map(tmp_path / "out", static, brotli_static=False)
+    assert first[0].url != second[0].url
+    assert first[0].path.exists()  # a page an old instance rendered may still name it
+    include = (tmp_path / "out" / "assets.conf").read_text()
+    assert second[0].url in include and first[0].url not in include

@@ -1,0 +1,221 @@
+"""nginx in front (deploy/nginx/connect.conf.template as devstack/topology.py renders it): the
+static files it serves itself, the friendly page when no instance answers, the next instance
+when one is down, the client's address as the app sees it, and the production rendering (TLS)
+that operations install."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.stack import free_port
+from devstack.topology import (
+    APP_DB,
+    NGINX_TEMPLATE,
+    PLAIN_LISTEN_TEMPLATE,
+    TLS_LISTEN_TEMPLATE,
+    NginxServer,
+    Topology,
+    envsubst,
+    placeholders,
+)
+
+pytestmark = pytest.mark.topology
+
+
+def stylesheet_url(topology: Topology) -> str:
+    html = requests.get(topology.url + "/", timeout=10).text
+    found = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', html)
+    assert found, "the page links no hashed stylesheet"
+    return found[1]
+
+
+def app_log_lines(topology: Topology, path: str, *, at_least: int = 0) -> int:
+    """How many access-log lines of the instances name ``path``, waiting up to 3 s for
+    ``at_least`` of them (a line is written just after its response)."""
+    deadline = time.monotonic() + 3
+    while True:
+        count = sum(app.log().count(f" {path} ") for app in topology.apps)
+        if count >= at_least or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
+
+
+def test_nginx_serves_the_current_hashed_stylesheet_itself(topology: Topology) -> None:
+    css = stylesheet_url(topology)
+    before = app_log_lines(topology, css)
+    response = requests.get(topology.url + css, headers={"Accept-Encoding": "br, gzip"}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Type"].startswith("text/css")
+    # Precompressed by `flask nginx-assets`: Brotli where nginx has Debian's module, else gzip.
+    assert response.headers["Content-Encoding"] in ("br", "gzip")
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "--brand-primary" in response.text  # decoded by requests: it is the stylesheet
+    plain = requests.get(topology.url + css, headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "Content-Encoding" not in plain.headers and plain.text == response.text
+    # No instance was asked: no access-log line of the app's names it, even once a request
+    # that did reach an instance after it has been logged.
+    requests.get(topology.url + "/healthz?after-css", timeout=10)
+    app_log_lines(topology, "/healthz", at_least=1)
+    assert app_log_lines(topology, css) == before
+
+
+def test_a_stale_hash_and_the_plain_name_fall_through_to_the_app(topology: Topology) -> None:
+    for path in ("/static/css/app.000000000000.css", "/static/css/app.css"):
+        before = app_log_lines(topology, path)
+        response = requests.get(topology.url + path, timeout=10)
+        assert response.status_code == 200, path
+        # The app's answer for a hash it does not know: the file, revalidated every time.
+        assert "immutable" not in response.headers.get("Cache-Control", ""), path
+        assert app_log_lines(topology, path, at_least=before + 1) == before + 1, path
+
+
+@pytest.fixture
+def nginx_alone(topology: Topology, tmp_path: Path) -> NginxServer:
+    """The same site in front of two ports where nothing listens: every instance down."""
+    dead = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    with NginxServer(tmp_path, dead, topology.nginx.assets_include) as server:
+        yield server
+
+
+def test_every_instance_down_gets_the_friendly_page(nginx_alone: NginxServer) -> None:
+    for method in ("GET", "POST"):
+        response = requests.request(method, nginx_alone.url + "/connect/flow", timeout=10)
+        assert response.status_code == 502, method
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Retry-After"] == "30"
+        page = response.text
+        assert "<title>Temporarily unavailable</title>" in page
+        assert "try again" in page.lower()
+        assert "nginx" not in page.lower() and "Traceback" not in page
+        # Styled with the app's own stylesheet, which nginx serves itself (the app is down).
+        css = requests.get(nginx_alone.url + "/_connect_errors/app.css", timeout=10)
+        assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+        assert '<link rel="stylesheet" href="/_connect_errors/app.css">' in page
+    # The error page itself is not reachable as a URL of its own.
+    assert requests.get(
+        nginx_alone.url + "/_connect_errors/unavailable.html", timeout=10
+    ).status_code in (
+        404,
+        502,
+    )
+
+
+def test_one_instance_down_every_request_still_answered(topology: Topology) -> None:
+    """proxy_next_upstream: a refused or reset connection goes to the other instance, for GETs
+    and for POSTs. Without ``non_idempotent`` this failed now and then: a POST written onto a
+    pooled keep-alive connection of the instance that had just died came back as nginx's 502."""
+    for _ in range(20):  # nginx now holds pooled keep-alive connections to both instances
+        requests.get(topology.url + "/healthz", timeout=10)
+    down = topology.apps[1]
+    down.kill(signal.SIGKILL)
+    try:
+        for _ in range(10):
+            assert requests.get(topology.url + "/healthz", timeout=10).status_code == 200
+            # A form post with no CSRF token: the app's own 400, not nginx's 502.
+            posted = requests.post(topology.url + "/connect/flow", timeout=10)
+            assert posted.status_code == 400, (posted.headers, topology.nginx.access_log()[-600:])
+    finally:
+        down.start()
+
+
+def test_the_app_sees_the_client_address_nginx_saw_not_a_forged_one(topology: Topology) -> None:
+    """X-Forwarded-For is replaced by nginx, so with TRUST_PROXY_HOPS=1 the rate limits count
+    the address nginx saw (127.0.0.1 here), never one the client wrote into the header; and an
+    instance reached with nginx's header trusts it (one hop)."""
+    client = topology.redis_client(APP_DB)
+    forged = "203.0.113.77"
+    for _ in range(2):
+        requests.get(
+            topology.url + "/connect/flow", headers={"X-Forwarded-For": forged}, timeout=10
+        )
+    hop = "198.51.100.23"
+    requests.get(
+        topology.apps[0].url + "/connect/flow", headers={"X-Forwarded-For": hop}, timeout=10
+    )
+    keys = " ".join(client.scan_iter("connect:ratelimit:*"))
+    assert forged not in keys
+    assert hop in keys and "127.0.0.1" in keys
+
+
+def test_the_access_log_has_no_query_string(topology: Topology) -> None:
+    requests.get(topology.url + "/connect?fp_cot=cot_secretsecretsecret1234", timeout=10)
+    time.sleep(0.2)
+    log = topology.nginx.access_log()
+    assert "/connect " in log and "cot_secret" not in log
+
+
+def test_the_production_rendering_with_tls_is_accepted_by_nginx(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """What deploy/README.md tells operations to run (envsubst with the named placeholders, the
+    TLS listen include), checked by ``nginx -t``: envsubst leaves nginx's own $variables be."""
+    subprocess.run(
+        [
+            *(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ),
+            *("-nodes", "-days", "1"),
+            *("-subj", "/CN=connect.partner.example"),
+            *("-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    tls_values = {
+        "CONNECT_TLS_CERT": str(tmp_path / "cert.pem"),
+        "CONNECT_TLS_KEY": str(tmp_path / "key.pem"),
+    }
+    listen = tmp_path / "connect-listen.conf"
+    listen.write_text(_envsubst(TLS_LISTEN_TEMPLATE, tls_values))
+    server = NginxServer(
+        tmp_path / "nginx", ["127.0.0.1:8001", "127.0.0.1:8002"], topology.nginx.assets_include
+    )
+    values = {
+        **server.site_values(),
+        "CONNECT_LISTEN_INCLUDE": str(listen),
+        "CONNECT_SERVER_NAME": "connect.partner.example",
+    }
+    site = _envsubst(NGINX_TEMPLATE, values)
+    assert site == envsubst(NGINX_TEMPLATE.read_text(), values)
+    assert "$remote_addr" in site and "${CONNECT_" not in site
+    server.workdir.mkdir(parents=True)
+    server.write_conf()
+    server.site_path.write_text(site)
+    output = server.check()
+    assert "syntax is ok" in output
+
+
+def _envsubst(template: Path, values: dict[str, str]) -> str:
+    """The real envsubst (gettext-base), as operations run it, with the placeholders named."""
+    text = template.read_text()
+    named = " ".join(f"${{{name}}}" for name in sorted(placeholders(text)))
+    assert set(values) >= placeholders(text), placeholders(text) - set(values)
+    done = subprocess.run(
+        ["envsubst", named], input=text, env=values, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize("template", [NGINX_TEMPLATE, PLAIN_LISTEN_TEMPLATE, TLS_LISTEN_TEMPLATE])
+def test_templates_name_only_connect_placeholders(template: Path) -> None:
+    text = template.read_text()
+    assert placeholders(text)
+    # Every ${…} is one of ours; nginx's variables are written $name, never ${name}.
+    assert set(re.findall(r"\$\{([^}]*)\}", text)) == placeholders(text)
