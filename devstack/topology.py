@@ -51,8 +51,6 @@ DEPLOY = ROOT / "deploy"
 NGINX_TEMPLATE = DEPLOY / "nginx" / "connect.conf.template"
 PLAIN_LISTEN_TEMPLATE = DEPLOY / "nginx" / "listen-plain.conf.template"
 TLS_LISTEN_TEMPLATE = DEPLOY / "nginx" / "listen-tls.conf.template"
-ERROR_ROOT = DEPLOY / "nginx" / "errors"
-STATIC_ROOT = ROOT / "static"
 # Debian's package puts dynamic modules here; the brotli one is loaded if it is installed, as
 # Debian's own nginx.conf does through modules-enabled/.
 NGINX_MODULES = Path("/usr/lib/nginx/modules")
@@ -151,8 +149,8 @@ class NginxServer(Service):
             "CONNECT_SERVER_NAME": "127.0.0.1 localhost",
             "CONNECT_UPSTREAM_SERVERS": servers,
             "CONNECT_ASSETS_INCLUDE": str(self.assets_include),
-            "CONNECT_ERROR_ROOT": str(ERROR_ROOT),
-            "CONNECT_STATIC_ROOT": str(STATIC_ROOT),
+            # `nginx-assets` writes the error pages beside the include (Topology.write_assets).
+            "CONNECT_ERROR_ROOT": str(self.assets_include.parent / "errors"),
             "CONNECT_ACCESS_LOG": str(self.access_log_path),
             "CONNECT_ERROR_LOG": str(self.workdir / "site-error.log"),
         }

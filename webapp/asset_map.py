@@ -16,6 +16,12 @@ writes ``out/assets.conf``: ``location = /static/css/app.<hash>.css { alias …;
 ``Cache-Control: public, max-age=31536000, immutable``. Re-run it on every deploy, before
 ``nginx -s reload``; old copies are kept (a page rendered by an old instance may still name
 them), the include names only the current ones.
+
+``write_error_pages(out, app)`` writes ``out/errors/unavailable.<language>.html``: the app's own
+"temporarily unavailable" page in each language nginx's error page map names
+(``deploy/nginx/connect.conf.template``), which nginx answers when no instance does. Rendered by
+the app itself, so its words are the catalogues' and its stylesheet the current hashed one,
+which the include above lets nginx serve with every instance down.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brotli
+from flask import Flask, render_template
+from flask_babel import force_locale
 
 from webapp.assets import DEFAULT_FOLDER, DIGEST_LENGTH, IMMUTABLE, hashed_name
 from webapp.compression import DEFAULTS as COMPRESSION_DEFAULTS
@@ -40,6 +48,11 @@ INCLUDE_NAME = "assets.conf"
 # and its threshold: below it the headers cost more than the saving.
 COMPRESSIBLE_SUFFIXES = frozenset({".css", ".js", ".html", ".txt", ".json", ".svg"})
 MIN_SIZE = int(COMPRESSION_DEFAULTS["COMPRESS_MIN_SIZE"])
+# The languages of nginx's own error page: the app's, by their language alone (nginx matches
+# the browser's first Accept-Language tag; en_GB and en_US say the same thing on this page).
+# The template's map must name the same ones (tests/topology/test_asset_map.py checks).
+ERROR_PAGE_LANGUAGES = ("en", "de", "es", "fr", "it", "nl")
+ERROR_PAGE = "unavailable.{language}.html"
 
 
 @dataclass(frozen=True)
@@ -134,3 +147,21 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def write_error_pages(out: Path, app: Flask) -> list[Path]:
+    """Render the app's 503 page into ``out/errors`` once per language, for nginx to answer
+    with when no instance can. Its "Try again" link is empty: a reload of whatever the
+    customer asked for (a step's form posts to the flow's URL, whose GET shows the step)."""
+    folder = out.resolve() / "errors"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for language in ERROR_PAGE_LANGUAGES:
+        # A fresh app context per language: Flask-Babel caches translations on ``g``, which a
+        # request context shares with the CLI's app context.
+        with app.app_context(), app.test_request_context("/"), force_locale(language):
+            html = render_template("errors/503.html", status=503, retry_url="")
+        path = folder / ERROR_PAGE.format(language=language)
+        _write_if_changed(path, html.encode())
+        written.append(path)
+    return written

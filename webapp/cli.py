@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from webapp.asset_map import write_asset_map
+from webapp.asset_map import write_asset_map, write_error_pages
 from webapp.config import is_country_code
 from webapp.entry import MAX_REFERENCE_LENGTH
 from webapp.i18n import resolve_locale
@@ -85,10 +85,12 @@ def init_app(app: Flask) -> None:
     )
     def nginx_assets(out: Path, brotli_static: bool | None) -> None:
         """Copy the current static files to OUT/static under their hashed names (with .gz and
-        .br beside them) and write OUT/assets.conf for nginx to include (deploy/README.md)."""
+        .br beside them), write OUT/assets.conf for nginx to include, and OUT/errors/ with the
+        page nginx answers when no instance does, in each language (deploy/README.md)."""
         static = Path(app.static_folder or "")
         assets = write_asset_map(out, static, brotli_static=brotli_static)
-        click.echo(f"{out / 'assets.conf'}: {len(assets)} files")
+        pages = write_error_pages(out, app)
+        click.echo(f"{out / 'assets.conf'}: {len(assets)} files; {out / 'errors'}: {len(pages)}")
 
 
 def _check_reference(customer_ref: str) -> None:

@@ -238,9 +238,10 @@
     var xhr = event.detail && event.detail.xhr;
     pendingFocus = null;
     clearBusy(form || doc);
-    /* Our own service pausing (its session store restarting), not FlatPeak. */
+    /* Our own service pausing (its session store restarting, or nginx finding no instance
+       to answer: both say X-Connect-Outage), not FlatPeak. */
     var ours = !!xhr && event.type === "htmx:responseError" &&
-      xhr.getResponseHeader("X-Connect-Outage") === "session-store";
+      !!xhr.getResponseHeader("X-Connect-Outage");
     showFormAlert(
       form,
       ours

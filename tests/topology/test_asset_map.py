@@ -4,12 +4,15 @@ each a snapshot of the file with its compressed copies."""
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import brotli
 import pytest
 
-from webapp.asset_map import write_asset_map
+from devstack.stack import ROOT
+from webapp import create_app
+from webapp.asset_map import ERROR_PAGE_LANGUAGES, write_asset_map, write_error_pages
 from webapp.assets import DEFAULT_FOLDER, IMMUTABLE
 
 pytestmark = pytest.mark.unit
@@ -59,3 +62,27 @@ def test_a_new_deploy_keeps_old_copies_and_names_only_the_new(tmp_path: Path) ->
     assert first[0].path.exists()  # a page an old instance rendered may still name it
     include = (tmp_path / "out" / "assets.conf").read_text()
     assert second[0].url in include and first[0].url not in include
+
+
+def test_the_error_page_map_names_the_languages_nginx_assets_writes() -> None:
+    """nginx chooses its error page by the browser's language from a map in the template; each
+    file it can name must be one ``nginx-assets`` writes, and each written one reachable."""
+    template = (ROOT / "deploy" / "nginx" / "connect.conf.template").read_text()
+    block = template[template.index("map $http_accept_language $connect_error_page") :]
+    block = block[: block.index("}")]
+    named = set(re.findall(r"unavailable\.([a-z]+)\.html", block))
+    assert named == set(ERROR_PAGE_LANGUAGES)
+    assert re.search(r"default\s+unavailable\.en\.html;", block)
+
+
+def test_error_pages_are_the_apps_own_in_each_language(tmp_path: Path) -> None:
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x" * 48, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    pages = write_error_pages(tmp_path, app)
+    assert [page.name for page in pages] == [
+        f"unavailable.{language}.html" for language in ERROR_PAGE_LANGUAGES
+    ]
+    german = (tmp_path / "errors" / "unavailable.de.html").read_text()
+    assert '<html lang="de"' in german and 'href=""' in german  # "Try again": a reload
+    assert "{{" not in german and "Temporarily unavailable" not in german

@@ -5,6 +5,7 @@ that operations install."""
 
 from __future__ import annotations
 
+import gettext
 import re
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.stack import free_port
+from devstack.stack import ROOT, free_port
 from devstack.topology import (
     APP_DB,
     NGINX_TEMPLATE,
@@ -87,27 +88,41 @@ def nginx_alone(topology: Topology, tmp_path: Path) -> NginxServer:
 
 
 def test_every_instance_down_gets_the_friendly_page(nginx_alone: NginxServer) -> None:
-    for method in ("GET", "POST"):
-        response = requests.request(method, nginx_alone.url + "/connect/flow", timeout=10)
+    """The app's own 503 page, rendered by ``nginx-assets`` in each language, in the browser's
+    language, styled by the current stylesheet, which nginx serves with no instance up."""
+    for method, language in (("GET", None), ("POST", None), ("GET", "de-DE,de;q=0.9,en;q=0.5")):
+        headers = {"Accept-Language": language} if language else {}
+        response = requests.request(
+            method, nginx_alone.url + "/connect/flow", headers=headers, timeout=10
+        )
         assert response.status_code == 502, method
         assert response.headers["Content-Type"].startswith("text/html")
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Retry-After"] == "30"
+        assert response.headers["X-Connect-Outage"] == "service"  # app.js: ours, not FlatPeak
         page = response.text
-        assert "<title>Temporarily unavailable</title>" in page
-        assert "try again" in page.lower()
+        lang = "de" if language else "en"
+        assert f'<html lang="{lang}"' in page
+        title = re.search(r"<title>(.*?)</title>", page)
+        assert title is not None
+        assert title[1] == translated("Temporarily unavailable", lang)
+        assert translated("Try again", lang) in page
         assert "nginx" not in page.lower() and "Traceback" not in page
-        # Styled with the app's own stylesheet, which nginx serves itself (the app is down).
-        css = requests.get(nginx_alone.url + "/_connect_errors/app.css", timeout=10)
-        assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
-        assert '<link rel="stylesheet" href="/_connect_errors/app.css">' in page
+        css = re.search(r'rel="stylesheet" href="(/static/css/app\.[0-9a-f]{12}\.css)"', page)
+        assert css is not None, page[:600]
+        styled = requests.get(nginx_alone.url + css[1], timeout=10)
+        assert styled.status_code == 200 and styled.headers["Content-Type"].startswith("text/css")
     # The error page itself is not reachable as a URL of its own.
-    assert requests.get(
-        nginx_alone.url + "/_connect_errors/unavailable.html", timeout=10
-    ).status_code in (
-        404,
-        502,
-    )
+    status = requests.get(nginx_alone.url + "/_connect_errors/unavailable.html", timeout=10)
+    assert status.status_code in (404, 502)
+
+
+def translated(message: str, language: str) -> str:
+    if language == "en":
+        return message
+    catalogue = ROOT / "webapp" / "translations" / language / "LC_MESSAGES" / "messages.mo"
+    with catalogue.open("rb") as mo:
+        return gettext.GNUTranslations(mo).gettext(message)
 
 
 def test_one_instance_down_every_request_still_answered(topology: Topology) -> None:
