@@ -392,3 +392,15 @@ def test_any_step_post_into_a_live_flow(fuzz_app: Flask) -> None:
         assert not (live and refused)
 
     run()
+
+
+def test_a_multipart_field_without_a_readable_name_is_refused_not_a_500(fuzz_app: Flask) -> None:
+    """werkzeug reads a part whose name breaks its header line as a field named ``None``;
+    Flask-WTF's token lookup would then fail with a 500 (found by the test above)."""
+    client = fuzz_app.test_client()
+    for path in ("/connect/flow", "/connect/switch", "/connect/provider-login"):
+        response = client.post(
+            path, data=MultiDict([("\r", "")]), content_type="multipart/form-data"
+        )
+        assert response.status_code == 400, (path, response.status_code)
+        check_response(response, None)
