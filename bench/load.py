@@ -487,10 +487,14 @@ async def direct_flow(
     async def connect(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if kind != "restore":
             await think()
-        began = time.perf_counter()
         payload = json.dumps({"connect_token": token, **body})
-        async with http.post(sandbox_url + "/", data=payload, headers=headers) as response:
-            answer = await response.json(content_type=None)
+        record.in_flight_peak = max(record.in_flight_peak, _IN_FLIGHT.inc())
+        began = time.perf_counter()
+        try:
+            async with http.post(sandbox_url + "/", data=payload, headers=headers) as response:
+                answer = await response.json(content_type=None)
+        finally:
+            _IN_FLIGHT.dec()
         record.requests.append((kind, response.status, time.perf_counter() - began))
         if response.status != 200:
             raise FlowFailed(f"{kind} answered {response.status}")

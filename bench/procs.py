@@ -37,7 +37,7 @@ def rss_kb(pid: int) -> int | None:
 @dataclass
 class Sample:
     at: float  # seconds since sampling started
-    master: int
+    master: int  # kB, every master's together (several app instances behind nginx)
     workers: dict[int, int]  # pid -> kB
 
     @property
@@ -47,7 +47,7 @@ class Sample:
 
 @dataclass
 class MemoryTrace:
-    master_pid: int
+    master_pids: list[int]
     samples: list[Sample] = field(default_factory=list)
 
     def window(self, seconds: float) -> float:
@@ -72,18 +72,22 @@ class MemoryTrace:
 
 
 class Sampler:
-    """A daemon thread reading RSS every ``interval`` seconds until stopped."""
+    """A daemon thread reading RSS every ``interval`` seconds until stopped: one gunicorn
+    master and its workers, or several (the instances of a topology) summed."""
 
-    def __init__(self, master_pid: int, interval: float = 1.0) -> None:
-        self.trace = MemoryTrace(master_pid)
+    def __init__(self, master_pids: int | list[int], interval: float = 1.0) -> None:
+        pids = [master_pids] if isinstance(master_pids, int) else list(master_pids)
+        self.trace = MemoryTrace(pids)
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._began = 0.0
 
     def sample(self) -> Sample:
-        workers = {pid: rss_kb(pid) or 0 for pid in child_pids(self.trace.master_pid)}
-        return Sample(time.monotonic() - self._began, rss_kb(self.trace.master_pid) or 0, workers)
+        masters = self.trace.master_pids
+        workers = {pid: rss_kb(pid) or 0 for master in masters for pid in child_pids(master)}
+        master = sum(rss_kb(pid) or 0 for pid in masters)
+        return Sample(time.monotonic() - self._began, master, workers)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -129,17 +133,19 @@ def children_cpu_seconds() -> float:
 
 
 class CpuMeter:
-    """CPU seconds each part of the stack spent during a phase: where a flow's cost goes."""
+    """CPU seconds each part of the stack spent during a phase: where a flow's cost goes.
 
-    def __init__(self, pids: dict[str, tuple[int, bool]]) -> None:
-        self.pids = pids  # label -> (pid, is a gunicorn master)
+    A label may name several processes (every app instance of a topology), summed."""
+
+    def __init__(self, pids: dict[str, list[tuple[int, bool]]]) -> None:
+        self.pids = pids  # label -> [(pid, whether it is a master whose children count)]
         self.spent: dict[str, float] = {}
         self._start: dict[str, float] = {}
 
     def _read(self) -> dict[str, float]:
         now = {
-            label: tree_cpu_seconds(pid) if tree else cpu_seconds(pid)
-            for label, (pid, tree) in self.pids.items()
+            label: sum(tree_cpu_seconds(pid) if tree else cpu_seconds(pid) for pid, tree in group)
+            for label, group in self.pids.items()
         }
         now["driver"] = children_cpu_seconds()
         return now
