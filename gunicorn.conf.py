@@ -43,8 +43,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", 8))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 45))
 graceful_timeout = 30
 # Enough for a page and its assets (or a load balancer's pooled connection) to share one
-# connection; a customer's pause between steps is longer and may reconnect.
-keepalive = 5
+# connection; a customer's pause between steps is longer and may reconnect. Behind nginx
+# (deploy/), GUNICORN_KEEPALIVE must be longer than nginx's upstream keepalive_timeout, so that
+# nginx, not gunicorn, closes an idle pooled connection: deploy/connect.env sets 75 against
+# nginx's 60.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 # A safety net against slow leaks, not a memory policy: scripts/bench measures worker memory flat
 # after warm-up (about +2 % between its first and last 20 s), so recycle rarely; each restart is a
 # cold worker. 0 switches it off (the benchmark does, to measure growth rather than hide it).

@@ -217,7 +217,14 @@ class Service:
 class RedisServer(Service):
     """``redis-server`` keeping its files in ``workdir``: with ``append_only`` every write goes
     to an append-only file, so a restart on the same directory replays what was there. It
-    never writes an RDB snapshot, so what survives a restart came from that file."""
+    never writes an RDB snapshot, so what survives a restart came from that file.
+
+    ``replica_of`` starts it as a replica of another server (``--replicaof``): read-only, fed
+    by that primary, and promotable by Sentinel (``devstack/sentinel.py``). A restart starts it
+    as a replica of that server again, even if Sentinel has promoted it meanwhile: a replica of
+    the wrong primary is one Sentinel reconfigures within seconds, while a stale copy that came
+    back as a primary would take writes that are lost when Sentinel demotes it.
+    """
 
     kind = "redis"
 
@@ -228,20 +235,44 @@ class RedisServer(Service):
         append_only: bool = False,
         appendfsync: str = "everysec",
         port: int | None = None,
+        replica_of: RedisServer | None = None,
     ) -> None:
         super().__init__(workdir, port)
         self.append_only = append_only
         self.appendfsync = appendfsync
+        self.replica_of = replica_of
 
     def argv(self) -> list[str]:
         executable = shutil.which("redis-server") or "/usr/bin/redis-server"
         persistence = ["--appendonly", "no"]
         if self.append_only:
             persistence = ["--appendonly", "yes", "--appendfsync", self.appendfsync]
+        replication: list[str] = []
+        if self.replica_of is not None:
+            # Read-only (Redis's default for a replica, said out loud): a write that reached a
+            # replica would be lost at the next sync, so it must be refused instead.
+            replication = [
+                *("--replicaof", "127.0.0.1", str(self.replica_of.port)),
+                *("--replica-read-only", "yes"),
+            ]
         return [
             *(executable, "--port", str(self.port), "--bind", "127.0.0.1"),
             *("--dir", str(self.workdir), "--save", "", *persistence, "--loglevel", "warning"),
+            *replication,
         ]
+
+    def role(self) -> str:
+        """``master`` or ``slave``, as the server itself says (``ROLE``)."""
+        with redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1) as client:
+            answer = client.execute_command("ROLE")
+        role = answer[0]
+        return role.decode() if isinstance(role, bytes) else str(role)
+
+    def replica_in_sync(self) -> bool:
+        """A replica whose link to its primary is up (the first full sync has finished)."""
+        with redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1) as client:
+            info = client.info("replication")
+        return info.get("role") == "slave" and info.get("master_link_status") == "up"
 
     def ready(self) -> bool:
         # Still LOADING the append-only file is a BusyLoadingError (a RedisError): not ready.

@@ -4,6 +4,11 @@ set -euo pipefail
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# nginx in front of the app instances (deploy/, devstack/topology.py, tests/topology), with
+# Debian's Brotli module so nginx can send the precompressed .br static files.
+[ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ] ||
+  need_apt+=(libnginx-mod-http-brotli-static)
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   need_apt+=(chromium fonts-dejavu-core)
 fi

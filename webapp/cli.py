@@ -1,12 +1,16 @@
 """The app's command line: ``flask --app wsgi connect-link``, which prints a signed start link
 for a partner's customer (the "email link"), checked as the app would check it, and
-``connect-settings-link``, the customer's tariff settings page."""
+``connect-settings-link``, the customer's tariff settings page; and ``nginx-assets``, the
+include that lets nginx serve the current static files itself (``webapp/asset_map.py``)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
 
+from webapp.asset_map import write_asset_map
 from webapp.config import is_country_code
 from webapp.entry import MAX_REFERENCE_LENGTH
 from webapp.i18n import resolve_locale
@@ -70,6 +74,21 @@ def init_app(app: Flask) -> None:
         locale = _catalogue_locale(app, locale)
         with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
             click.echo(settings_link(customer_ref, embed_origin=origin, locale=locale))
+
+    @app.cli.command("nginx-assets")
+    @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+    @click.option(
+        "--brotli/--no-brotli",
+        "brotli_static",
+        default=None,
+        help="Name brotli_static (default: if this host's nginx has the module).",
+    )
+    def nginx_assets(out: Path, brotli_static: bool | None) -> None:
+        """Copy the current static files to OUT/static under their hashed names (with .gz and
+        .br beside them) and write OUT/assets.conf for nginx to include (deploy/README.md)."""
+        static = Path(app.static_folder or "")
+        assets = write_asset_map(out, static, brotli_static=brotli_static)
+        click.echo(f"{out / 'assets.conf'}: {len(assets)} files")
 
 
 def _check_reference(customer_ref: str) -> None:

@@ -1,0 +1,136 @@
+"""An nginx include that serves the current static files under their hashed names.
+
+Behind nginx (``deploy/``), a stylesheet or script should never cost a Python thread: nginx can
+send a file from its page cache in microseconds while a gunicorn thread is a scarce thing (the
+whole point of putting nginx in front). But only the *current* hash of a file may be cached for
+a year (see ``webapp/assets.py``): a stale hash during a rolling deploy must revalidate, and so
+must the plain name. So nginx is not given a pattern; it is given one exact-match location per
+current file, and every other ``/static/`` URL falls through to the app, which already answers
+those with revalidation.
+
+``write_asset_map(out)`` copies each file to ``out/static/<hashed name>`` (a snapshot: what
+nginx sends under a name is exactly the bytes that hash names, even while ``static/`` is being
+replaced by the next deploy) with a ``.gz`` (level 9) and a ``.br`` (level 11) beside it, and
+writes ``out/assets.conf``: ``location = /static/css/app.<hash>.css { alias …; }`` blocks with
+``gzip_static`` (and ``brotli_static`` when nginx has Debian's brotli module) and
+``Cache-Control: public, max-age=31536000, immutable``. Re-run it on every deploy, before
+``nginx -s reload``; old copies are kept (a page rendered by an old instance may still name
+them), the include names only the current ones.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+from webapp.assets import DEFAULT_FOLDER, DIGEST_LENGTH, IMMUTABLE, hashed_name
+from webapp.compression import DEFAULTS as COMPRESSION_DEFAULTS
+
+# Where Debian's libnginx-mod-http-brotli-static puts its module: with it, nginx can send the
+# .br copies, which for htmx are about 7 % smaller than gzip -9 (and the first visit's budget is
+# counted in compressed bytes).
+BROTLI_STATIC_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
+INCLUDE_NAME = "assets.conf"
+# The file types webapp/compression.py compresses (its COMPRESSIBLE media types), by suffix,
+# and its threshold: below it the headers cost more than the saving.
+COMPRESSIBLE_SUFFIXES = frozenset({".css", ".js", ".html", ".txt", ".json", ".svg"})
+MIN_SIZE = int(COMPRESSION_DEFAULTS["COMPRESS_MIN_SIZE"])
+
+
+@dataclass(frozen=True)
+class Asset:
+    url: str  # /static/css/app.<hash>.css
+    path: Path  # the snapshot nginx serves
+
+
+def _digest(path: Path) -> str:
+    # The same digest webapp.assets gives the file, so the app's pages name exactly these URLs.
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LENGTH]
+
+
+def _nginx_string(value: str) -> str:
+    """A path as an nginx string: quoted, so a space or ``;`` in a directory cannot end it."""
+    if any(ch in value for ch in '"\\\n\r'):
+        raise ValueError(f"refusing to write an nginx path with quotes or newlines: {value!r}")
+    return f'"{value}"'
+
+
+def collect(static: Path = DEFAULT_FOLDER) -> list[tuple[str, Path]]:
+    """Every regular file under ``static`` as (its name relative to it, its path)."""
+    found = []
+    for path in sorted(static.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            found.append((path.relative_to(static).as_posix(), path))
+    return found
+
+
+def write_asset_map(
+    out: Path, static: Path = DEFAULT_FOLDER, *, brotli_static: bool | None = None
+) -> list[Asset]:
+    """Snapshot the current static files into ``out/static`` and write ``out/assets.conf``.
+
+    ``brotli_static`` None: on when this host's nginx has the brotli static module (the include
+    would otherwise name a directive nginx does not know and refuse to load)."""
+    if brotli_static is None:
+        brotli_static = BROTLI_STATIC_MODULE.exists()
+    out = out.resolve()
+    assets: list[Asset] = []
+    blocks: list[str] = [
+        "# Written by `flask --app wsgi nginx-assets`; re-run on every deploy, then reload nginx.",
+        "# The current hash of each static file, served by nginx itself; any other /static/ URL",
+        "# (a stale hash, a plain name) is not matched here and goes to the app, which answers it",
+        "# with revalidation (webapp/assets.py).",
+    ]
+    for name, source in collect(static):
+        hashed = hashed_name(name, _digest(source))
+        target = out / "static" / hashed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = source.read_bytes()
+        _write_if_changed(target, data)
+        compressible = target.suffix in COMPRESSIBLE_SUFFIXES and len(data) >= MIN_SIZE
+        if compressible:
+            _write_if_changed(target.with_name(target.name + ".gz"), _gzip(data))
+            _write_if_changed(
+                target.with_name(target.name + ".br"), brotli.compress(data, quality=11)
+            )
+        url = f"/static/{hashed}"
+        assets.append(Asset(url=url, path=target))
+        lines = [
+            f"location = {url} {{",
+            f"    alias {_nginx_string(str(target))};",
+            # add_header in a location replaces the server's, so repeat what static needs.
+            f'    add_header Cache-Control "{IMMUTABLE}" always;',
+            '    add_header X-Content-Type-Options "nosniff" always;',
+        ]
+        if compressible:
+            lines.append("    gzip_static on;")
+            if brotli_static:
+                lines.append("    brotli_static on;")
+            # gzip_static adds Vary itself only with gzip_vary; say it either way.
+            lines.append('    add_header Vary "Accept-Encoding" always;')
+        lines.append("    access_log off;")
+        lines.append("}")
+        blocks.append("\n".join(lines))
+    include = out / INCLUDE_NAME
+    tmp = include.with_suffix(".tmp")
+    tmp.write_text("\n".join(blocks) + "\n")
+    os.replace(tmp, include)  # nginx -s reload never reads half a file
+    return assets
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Keep an unchanged copy's mtime (its ETag and Last-Modified) across deploys."""
+    if path.exists() and path.read_bytes() == data:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
