@@ -307,36 +307,43 @@ def single_target(stack: Stack) -> BenchTarget:
     )
 
 
+# In front of nginx the driver plays a cloud load balancer: nginx takes the customer's address
+# from its X-Forwarded-For (ngx_http_realip_module, as the site template's comment says to do
+# behind one more proxy), so each flow is still a new customer to the rate limits. Without it
+# every customer would be 127.0.0.1 and the per-address limits would refuse the load.
+NGINX_BEHIND_BALANCER = "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-Forwarded-For;\n"
+
+
 @contextmanager
 def running_topology(
     options: StackOptions | None = None, keep_logs: Path | None = None
 ) -> Iterator[BenchTarget]:
-    """nginx in front of TOPOLOGY_APPS app instances, Redis and the sandbox, each instance as
-    ``running_stack`` runs the one (production settings, the same gunicorn options), behind one
-    more proxy hop (nginx) than the single instance.
+    """``devstack.topology.Topology``: nginx (the shipped site template) in front of
+    TOPOLOGY_APPS app instances, each run as ``running_stack`` runs the one (production
+    settings, the same gunicorn options, recycling off), the sandbox under the same gunicorn
+    options with a Redis of its own, and the app's Redis (one append-only redis-server: the
+    app cannot follow Sentinels yet, and the bench measures the app, not a failover).
 
-    ``devstack.topology`` comes from branch i15-topo. Its constructor's keywords below are what
-    that branch was asked to provide (a context manager with ``.url``, ``.apps``, ``.nginx``,
-    ``.redis``); this is the one place to adjust if they came out otherwise.
+    nginx listens on plain http here (production's include is the TLS one), so the app sees
+    ``X-Forwarded-Proto: http`` from it; the production cookie does not depend on that (it
+    follows ``PUBLIC_URL``), only the HSTS header does.
     """
     options = options or StackOptions()
-    try:
-        from devstack import topology  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        raise BenchError(
-            "--topology needs devstack/topology.py (branch i15-topo), not merged here yet"
-        ) from exc
+    from devstack.topology import Topology
+
     with tempfile.TemporaryDirectory(prefix="flow-bench-topo-") as tmp:
         workdir = Path(tmp)
         try:
-            with topology.Topology(  # type: ignore[attr-defined,unused-ignore]
+            topo = Topology(
                 workdir,
-                apps=TOPOLOGY_APPS,
+                instances=TOPOLOGY_APPS,
+                redis_ha=False,
                 app_gunicorn=options.gunicorn(),
                 sandbox_gunicorn=options.gunicorn(),
-                app_module=options.app_module,
-                app_settings=production_settings(hops=2),
-            ) as topo:
+                app_settings=production_settings(hops=1),  # nginx is the proxy it trusts
+            )
+            topo.nginx.extra_http = NGINX_BEHIND_BALANCER
+            with topo:
                 yield topology_target(topo)
         except BaseException:
             print_log_tails(workdir)
@@ -351,10 +358,13 @@ def topology_target(topo: Any) -> BenchTarget:
         url=topo.url,
         sandbox=topo.sandbox,
         redis=topo.redis,
-        redis_url=topo.redis.url(APP_DB),
+        redis_url=topo.redis_url(APP_DB),
         apps=list(topo.apps),
-        others={"nginx": topo.nginx},
-        description=f"nginx at {topo.url} in front of {len(topo.apps)} app instances",
+        others={"nginx": topo.nginx, "sandbox redis": topo.sandbox_redis},
+        description=(
+            f"nginx at {topo.url} in front of {len(topo.apps)} app instances "
+            f"({', '.join(app.url for app in topo.apps)}); the sandbox with a Redis of its own"
+        ),
     )
 
 

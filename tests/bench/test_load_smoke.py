@@ -9,7 +9,8 @@ the app refreshed the very cookie each request carried (it does that only for a 
 opened from the cookie; Python's ``SimpleCookie`` used to drop the ``Partitioned`` cookie, so
 no request carried one); with cookies blocked, none did. ``test_think_time_smoke`` runs the
 think-time mode with pauses of 0.1-0.3 s. No test asserts a timing (speed is the benchmark's to
-print, not a test's to fail on two shared cores).
+print, not a test's to fail on two shared cores). ``test_topology_smoke`` runs the app phase
+through nginx in front of two instances (``devstack.topology``) as well.
 
 The rest check what page weight depends on, through the app itself: responses compressed with
 Brotli or gzip as the client asks, tiny bodies and clients that ask for nothing left alone,
@@ -107,6 +108,29 @@ def test_think_time_smoke() -> None:
     # seconds of warm-up may, which is not this test's business).
     failing = [line for ok, line in report.targets if ok is False]
     assert report.passed == (not failing)
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="nginx not installed")
+def test_topology_smoke() -> None:
+    """The same app phase through nginx in front of two instances, side by side with one."""
+    options = parse_args(
+        ["--topology", "--phases", "app", "--sessions", "cookie", "--customers", "3",
+         "--duration", "3", "--no-weight", "--workers", "1", "--threads", "4"]
+    )  # fmt: skip
+    report = run_benchmark(options)
+    assert list(report.phases) == ["app cookie", "topology app cookie"]
+    topology = report.phases["topology app cookie"]
+    assert topology.stack == "topology" and set(topology.cpu) >= {"app", "nginx"}
+    for label, phase in report.phases.items():
+        server_errors, unexpected = phase.statuses()
+        assert phase.failed == 0, (label, phase.raw["failures"])
+        assert not server_errors and not unexpected, (label, server_errors, unexpected)
+        # Through nginx too, the app opened the session from the production cookie.
+        _sent, refreshed = phase.cookie_requests
+        assert refreshed >= 6 * phase.completed >= 6, label
+    # Both instances' workers were sampled.
+    assert topology.memory is not None
+    assert len(topology.memory.samples[-1].workers) == 2
 
 
 @pytest.mark.unit
