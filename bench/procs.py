@@ -126,6 +126,38 @@ def tree_cpu_seconds(pid: int) -> float:
     return cpu_seconds(pid) + reaped + sum(cpu_seconds(child) for child in child_pids(pid))
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy so far (``/proc/stat``): what the
+    benchmark's processes spent, plus whatever else runs on the machine."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+class LogWindow:
+    """What some log files gained between ``__enter__`` and ``__exit__`` (a phase's lines)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.text = ""
+        self._offsets: dict[Path, int] = {}
+
+    def __enter__(self) -> LogWindow:
+        self._offsets = {path: path.stat().st_size if path.exists() else 0 for path in self.paths}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        parts = []
+        for path, offset in self._offsets.items():
+            with path.open("rb") as file:
+                file.seek(offset)
+                parts.append(file.read().decode(errors="replace"))
+        self.text = "".join(parts)
+
+
 def children_cpu_seconds() -> float:
     """CPU of the child processes this one has waited for (the driver)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -141,6 +173,10 @@ class CpuMeter:
         self.pids = pids  # label -> [(pid, whether it is a master whose children count)]
         self.spent: dict[str, float] = {}
         self._start: dict[str, float] = {}
+        # Every core's busy seconds meanwhile: more than ``spent`` adds up to when other work
+        # shares the machine (other people's tests), which makes the phase's timings noisy.
+        self.machine = 0.0
+        self._machine_start = 0.0
 
     def _read(self) -> dict[str, float]:
         now = {
@@ -152,8 +188,10 @@ class CpuMeter:
 
     def __enter__(self) -> CpuMeter:
         self._start = self._read()
+        self._machine_start = machine_busy_seconds()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         end = self._read()
+        self.machine = machine_busy_seconds() - self._machine_start
         self.spent = {label: end[label] - self._start[label] for label in end}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -44,12 +45,13 @@ from bench import weight
 from bench.load import (
     APP_KINDS,
     DIRECT_KINDS,
+    PAUSES_PER_FLOW,
     PUBLIC_URL,
     SESSION_MODES,
     default_ramp,
     think_range,
 )
-from bench.procs import CpuMeter, MemoryTrace, Sampler, rss_kb
+from bench.procs import CpuMeter, LogWindow, MemoryTrace, Sampler, rss_kb
 from devstack.stack import (
     APP_DB,
     ROOT,
@@ -141,6 +143,11 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process group
     stack: str = "single"  # which BenchTarget it ran on
     session: str | None = None  # the app's: cookie or handle
+    machine_cpu: float = 0.0  # every core's busy seconds during the phase, ours and others'
+    # From the app's own logs during the phase: each request's time inside gunicorn (its
+    # access log's %(M)s) and each call to FlatPeak (the sandbox) as the app timed it.
+    app_seconds: list[float] = field(default_factory=list)
+    upstream_seconds: list[float] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -393,11 +400,22 @@ def drive(target: BenchTarget, kind: str, options: Options, session: str | None 
         argv += ["--think", f"{options.think[0]}-{options.think[1]}"]
     masters = [app.pid for app in target.apps] if kind == "app" else [target.sandbox.pid]
     meter = CpuMeter(target.cpu_groups())
-    with Sampler(masters) as sampler, meter:
+    logs = LogWindow([app.log_path for app in target.apps] if kind == "app" else [])
+    with Sampler(masters) as sampler, meter, logs:
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"the {kind} driver failed:\n{done.stderr[-3000:]}")
-    return Phase(kind, json.loads(done.stdout), sampler.trace, meter.spent, target.name, session)
+    phase = Phase(kind, json.loads(done.stdout), sampler.trace, meter.spent, target.name, session)
+    phase.machine_cpu = meter.machine
+    phase.app_seconds = [int(ms) / 1000 for ms in ACCESS_TIME.findall(logs.text)]
+    phase.upstream_seconds = [int(ms) / 1000 for ms in UPSTREAM_TIME.findall(logs.text)]
+    return phase
+
+
+# gunicorn.conf.py's access_log_format ends with "%(M)sms"; webapp/flatpeak.py logs each call as
+# "flatpeak <what>: HTTP <status> in <n> ms".
+ACCESS_TIME = re.compile(r'^\S+ "[A-Z]+ [^"]*" \d{3} \S+ (\d+)ms$', re.M)
+UPSTREAM_TIME = re.compile(r"flatpeak [^\n]*: HTTP \d+ in (\d+) ms$", re.M)
 
 
 def make_token_factory(sandbox_url: str) -> Any:
@@ -642,6 +660,21 @@ def print_phase(phase: Phase, kinds: tuple[str, ...]) -> None:
             f"{ms(percentile(flows, 0.95)):>9}{ms(percentile(flows, 0.99)):>9}{ms(max(flows)):>9}"
             + ("  (pauses included)" if raw.get("think") else "")
         )
+    think = raw.get("think")
+    if think and phase.cpu and phase.completed:
+        # What the customers ask for, whatever the server manages: each spends about the pauses
+        # of one flow per flow (plus the answers' time), so the offered rate is customers over
+        # that; times the CPU a flow costs, the cores this load needs.
+        pauses = PAUSES_PER_FLOW * (think[0] + think[1]) / 2
+        offered = raw["customers"] / pauses
+        per_flow = sum(phase.cpu.values()) / phase.completed
+        app_per_flow = phase.cpu.get("app", 0.0) / phase.completed
+        print(
+            f"offered load: about {offered:.1f} flows/s ({raw['customers']} customers, "
+            f"{pauses:.0f} s of pauses a flow); at the CPU a flow cost here that needs "
+            f"{offered * per_flow:.2f} cores ({offered * app_per_flow:.2f} for the app alone), "
+            f"of {os.cpu_count()}"
+        )
     if phase.cpu and phase.completed:
         parts = ", ".join(
             f"{label} {seconds / phase.completed * 1000:.1f}"
@@ -650,7 +683,9 @@ def print_phase(phase: Phase, kinds: tuple[str, ...]) -> None:
         total = sum(phase.cpu.values())
         print(f"CPU ms per completed flow: {parts}; total {total / phase.completed * 1000:.1f} "
               f"({total / phase.raw['wall']:.2f} cores busy of {os.cpu_count()})")  # fmt: skip
+    print_machine(phase)
     print_driver(phase)
+    print_layers(phase)
     if phase.target == "app":
         sent, renewed = phase.cookie_requests
         print(
@@ -683,7 +718,40 @@ def print_driver(phase: Phase) -> None:
         f"driver: CPU {raw.get('driver_cpu', 0.0):.1f} s ({busy:.0%} of one core); event loop "
         f"late by p50 {percentile(lag, 0.5) * 1000:.1f} / p99 {percentile(lag, 0.99) * 1000:.1f} "
         f"/ max {max(lag) * 1000:.0f} ms; at most {raw.get('in_flight_peak', 0)} requests in "
-        f"flight; open-files limit {raw.get('open_files_limit', '?')}"
+        f"flight; open-files limit {raw.get('open_files_limit', '?')}; nice "
+        f"{raw.get('niceness', '?')}"
+    )
+
+
+def print_machine(phase: Phase) -> None:
+    if not phase.machine_cpu or not phase.raw["wall"]:
+        return
+    ours = sum(phase.cpu.values())
+    wall = phase.raw["wall"]
+    print(
+        f"machine: {phase.machine_cpu / wall:.2f} of {os.cpu_count()} cores busy, of which "
+        f"this benchmark {ours / wall:.2f} and other work {(phase.machine_cpu - ours) / wall:.2f}"
+        " (other work on the machine makes every figure here noisier)"
+    )
+
+
+def print_layers(phase: Phase) -> None:
+    """Where a request's time went: the driver's measure, the app's own time (gunicorn's access
+    log: from the request read to the answer written), and the FlatPeak calls within it. What
+    the driver saw beyond the app's own time is waiting: for a gunicorn thread or a connection
+    to be accepted, and for the driver's own event loop."""
+    if not phase.app_seconds:
+        return
+
+    def trio(values: list[float]) -> str:
+        return " / ".join(f"{percentile(values, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99))
+
+    requests = phase.latencies()
+    print(
+        f"layers, p50 / p95 / p99 ms: driver saw {trio(requests)}; inside the app "
+        f"{trio(phase.app_seconds)} ({len(phase.app_seconds)} requests); each FlatPeak call "
+        f"{trio(phase.upstream_seconds) if phase.upstream_seconds else '-'} "
+        f"({len(phase.upstream_seconds)} calls)"
     )
 
 
@@ -712,6 +780,14 @@ def print_side_by_side(report: Report) -> None:
     rows.append((
         "CPU ms/flow",
         [f"{sum(p.cpu.values()) / p.completed * 1000:.1f}" if p.completed else "-" for p in apps],
+    ))  # fmt: skip
+    rows.append(("inside app", [
+        " / ".join(f"{percentile(p.app_seconds, q) * 1000:.0f}" for q in (0.5, 0.95, 0.99))
+        if p.app_seconds else "-" for p in apps
+    ]))  # fmt: skip
+    rows.append((
+        "other cores",
+        [f"{(p.machine_cpu - sum(p.cpu.values())) / p.raw['wall']:.2f}" for p in apps],
     ))  # fmt: skip
     rows.append(("cookie sent", [str(p.cookie_requests[0]) for p in apps]))
     rows.append(("  refreshed", [str(p.cookie_requests[1]) for p in apps]))
