@@ -197,6 +197,12 @@ class Record:
     cookie_sent: Counter[str] = field(default_factory=Counter)
     cookie_renewed: Counter[str] = field(default_factory=Counter)
     in_flight_peak: int = 0
+    # Each new TCP connection's setup time (aiohttp's connection_create trace): on loopback it
+    # is near zero unless the server's accept queue overflowed and the kernel dropped the SYN
+    # (then 1 s, 3 s…: the retransmission timer). Requests sent on a pooled connection count
+    # in ``connections_reused``.
+    connect_seconds: list[float] = field(default_factory=list)
+    connections_reused: int = 0
     loop_lag: list[float] = field(default_factory=list)  # seconds late, sampled every 0.1 s
     driver_cpu: float = 0.0  # the driver's own user + system seconds
 
@@ -644,6 +650,20 @@ async def drive(
     # does over HTTP/1.1 for these sequential pages), so a limit could only make customers
     # queue inside the driver, and that wait would count as the server's latency.
     connector = aiohttp.TCPConnector(limit=0, force_close=False, keepalive_timeout=4)
+    trace = aiohttp.TraceConfig()
+
+    async def created(_session: Any, context: Any, _params: Any) -> None:
+        context.began = time.perf_counter()
+
+    async def connected(_session: Any, context: Any, _params: Any) -> None:
+        record.connect_seconds.append(time.perf_counter() - context.began)
+
+    async def reused(_session: Any, _context: Any, _params: Any) -> None:
+        record.connections_reused += 1
+
+    trace.on_connection_create_start.append(created)
+    trace.on_connection_create_end.append(connected)
+    trace.on_connection_reuseconn.append(reused)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     jar = aiohttp.DummyCookieJar()  # the app's cookies are kept per customer, by hand
     redis_client = None
@@ -660,7 +680,11 @@ async def drive(
     stop_watch = asyncio.Event()
     watcher = asyncio.create_task(watch_loop(record, stop_watch))
     async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=jar, auto_decompress=True
+        connector=connector,
+        timeout=timeout,
+        cookie_jar=jar,
+        auto_decompress=True,
+        trace_configs=[trace],
     ) as http:
         partner = Partner(http, sandbox_url)
         await partner.bearer()

@@ -753,6 +753,13 @@ def print_layers(phase: Phase) -> None:
         f"{trio(phase.upstream_seconds) if phase.upstream_seconds else '-'} "
         f"({len(phase.upstream_seconds)} calls)"
     )
+    connects = phase.raw.get("connect_seconds") or []
+    if connects:
+        print(
+            f"connections: {len(connects)} opened (setup p50 / p95 / p99 {trio(connects)} ms; "
+            f"{sum(1 for c in connects if c >= 0.9)} took 1 s or more: a dropped SYN), "
+            f"{phase.raw.get('connections_reused', 0)} requests on a pooled one"
+        )
 
 
 def print_side_by_side(report: Report) -> None:
