@@ -721,6 +721,12 @@ def print_driver(phase: Phase) -> None:
         f"flight; open-files limit {raw.get('open_files_limit', '?')}; nice "
         f"{raw.get('niceness', '?')}"
     )
+    pauses = raw.get("gc_seconds") or []
+    if pauses:
+        print(
+            f"driver garbage collection: {len(pauses)} collections, {sum(pauses) * 1000:.0f} ms in "
+            f"all, the longest {max(pauses) * 1000:.0f} ms"
+        )
 
 
 def print_machine(phase: Phase) -> None:
