@@ -187,6 +187,10 @@ def parse_set_cookie(raw: str) -> tuple[str, str, bool] | None:
 @dataclass
 class Record:
     requests: list[tuple[str, int, float]] = field(default_factory=list)  # kind, status, s
+    # When each of those ended, in seconds since the first customer's start (by index): stalls
+    # and waves show as seconds in which few requests end and those that do took long.
+    request_ends: list[float] = field(default_factory=list)
+    began: float = 0.0  # perf_counter() at the first customer's start
     flow_ends: list[float] = field(default_factory=list)  # seconds since start
     flow_seconds: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
@@ -353,7 +357,9 @@ class Browser:
                 text = await response.text()
         finally:
             _IN_FLIGHT.dec()
-        record.requests.append((kind, response.status, time.perf_counter() - started))
+        ended = time.perf_counter()
+        record.requests.append((kind, response.status, ended - started))
+        record.request_ends.append(ended - record.began)
         self._keep_cookies(kind, session_cookie, response)
         if response.status not in allowed:
             raise FlowFailed(f"{kind} {method} {urlsplit(path).path} answered {response.status}")
@@ -507,7 +513,9 @@ async def direct_flow(
                 answer = await response.json(content_type=None)
         finally:
             _IN_FLIGHT.dec()
-        record.requests.append((kind, response.status, time.perf_counter() - began))
+        ended = time.perf_counter()
+        record.requests.append((kind, response.status, ended - began))
+        record.request_ends.append(ended - record.began)
         if response.status != 200:
             raise FlowFailed(f"{kind} answered {response.status}")
         if not isinstance(answer, dict) or answer.get("object") == "error":
@@ -556,7 +564,9 @@ async def direct_flow(
         headers={"Authorization": f"Bearer {bearer}", "Accept-Encoding": "gzip, br"},
     ) as response:
         answer = await response.json(content_type=None)
-    record.requests.append(("exchange", response.status, time.perf_counter() - exchange_began))
+    ended = time.perf_counter()
+    record.requests.append(("exchange", response.status, ended - exchange_began))
+    record.request_ends.append(ended - record.began)
     if response.status != 200:
         raise FlowFailed(f"exchange answered {response.status}")
     if not (
@@ -765,7 +775,7 @@ async def _run_customers(
     ) as http:
         partner = Partner(http, sandbox_url)
         await partner.bearer()
-        start = time.perf_counter()
+        start = record.began = time.perf_counter()
         deadline = start + duration
 
         async def customer(slot: int) -> None:

@@ -508,6 +508,12 @@ def run_benchmark(options: Options, out: Any = None) -> Report:
                     )
                     phase = drive(target, kind, options, session)
                     report.phases[phase.label] = phase
+                    if options.keep_logs is not None:  # every request, for a closer look
+                        options.keep_logs.mkdir(parents=True, exist_ok=True)
+                        name = phase.label.replace(" ", "-")
+                        (options.keep_logs / f"driver-{name}.json").write_text(
+                            json.dumps(phase.raw)
+                        )
             for app in target.apps:
                 report.app_rss_end.update(gunicorn_rss(app, prefix))
             servers = [(f"{prefix}app {a.port}", a) for a in target.apps]
@@ -759,6 +765,7 @@ def print_layers(phase: Phase) -> None:
         f"{trio(phase.upstream_seconds) if phase.upstream_seconds else '-'} "
         f"({len(phase.upstream_seconds)} calls)"
     )
+    print_over_time(phase)
     connects = phase.raw.get("connect_seconds") or []
     if connects:
         print(
@@ -766,6 +773,28 @@ def print_layers(phase: Phase) -> None:
             f"{sum(1 for c in connects if c >= 0.9)} took 1 s or more: a dropped SYN), "
             f"{phase.raw.get('connections_reused', 0)} requests on a pooled one"
         )
+
+
+def print_over_time(phase: Phase) -> None:
+    """Latency second by second (by when requests ended): a steady queue and a server that
+    stalls now and then can give the same percentiles, but not the same seconds."""
+    ends = phase.raw.get("request_ends") or []
+    if len(ends) != len(phase.raw["requests"]) or not ends:
+        return
+    by_second: dict[int, list[float]] = defaultdict(list)
+    for end, (_kind, _status, seconds) in zip(ends, phase.raw["requests"], strict=True):
+        by_second[int(end)].append(seconds)
+    slow = sorted(second for second, values in by_second.items() if percentile(values, 0.99) > 1)
+    worst = max(by_second, key=lambda second: percentile(by_second[second], 0.99))
+    counts = [len(by_second.get(second, [])) for second in range(int(max(ends)) + 1)]
+    print(
+        f"over time: {len(slow)} of {len(counts)} seconds had a p99 over 1 s"
+        + (f" (from {slow[0]} s to {slow[-1]} s)" if slow else "")
+        + f"; the worst, at {worst} s: p50 {percentile(by_second[worst], 0.5) * 1000:.0f} / p99 "
+        f"{percentile(by_second[worst], 0.99) * 1000:.0f} ms over {len(by_second[worst])} "
+        f"requests; requests ended per second: min {min(counts)}, median "
+        f"{sorted(counts)[len(counts) // 2]}, max {max(counts)}"
+    )
 
 
 def print_side_by_side(report: Report) -> None:
@@ -943,7 +972,11 @@ def parse_args(argv: list[str] | None) -> Options:
         help=f"also run the app phases through nginx in front of {TOPOLOGY_APPS} instances",
     )
     parser.add_argument("--no-weight", action="store_true", help="skip the page weight")
-    parser.add_argument("--logs", type=Path, help="copy the redis, sandbox and app logs here")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        help="copy the redis, sandbox and app logs here, and each phase's driver output (JSON)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
