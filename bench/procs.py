@@ -53,14 +53,19 @@ class MemoryTrace:
     def window(self, seconds: float) -> float:
         return min(WINDOW, seconds / 3) if seconds < 3 * WINDOW else WINDOW
 
-    def growth(self) -> tuple[float, float, float] | None:
-        """(mean kB of the first window, mean kB of the last window, growth as a share)."""
-        if len(self.samples) < 3:
+    def growth(self, skip: float = 0.0) -> tuple[float, float, float] | None:
+        """(mean kB of the first window, mean kB of the last window, growth as a share).
+
+        ``skip``: seconds of warm-up left out (think-time customers arrive over a ramp as long
+        as a flow, and workers grow with the load until it is all there: not a leak)."""
+        samples = [s for s in self.samples if s.at - self.samples[0].at >= skip] if skip else []
+        samples = samples if len(samples) >= 3 else self.samples
+        if len(samples) < 3:
             return None
-        span = self.samples[-1].at - self.samples[0].at
+        span = samples[-1].at - samples[0].at
         width = self.window(span)
-        first = [s.workers_total for s in self.samples if s.at - self.samples[0].at <= width]
-        last = [s.workers_total for s in self.samples if self.samples[-1].at - s.at <= width]
+        first = [s.workers_total for s in samples if s.at - samples[0].at <= width]
+        last = [s.workers_total for s in samples if samples[-1].at - s.at <= width]
         before, after = sum(first) / len(first), sum(last) / len(last)
         return before, after, (after - before) / before if before else 0.0
 

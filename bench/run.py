@@ -34,7 +34,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -72,6 +72,7 @@ MEMORY_GROWTH = 0.10  # workers' RSS, last 20 s over first 20 s
 THINK_P99 = 0.300  # seconds: p99 of every request with think time, at THINK_CUSTOMERS
 THINK_CUSTOMERS = 2000  # the scale that target is judged at
 TOPOLOGY_APPS = 2  # app instances behind nginx with --topology
+WARMUP_CUSTOMERS = 20  # at most, without think time, for Options.warmup seconds
 
 # Which app request does the work of which direct request (for "our overhead per step").
 STEP_PAIRS = (
@@ -117,6 +118,10 @@ class Options:
     # Which stacks to run the app phases on, in turn: "single" (devstack.stack.Stack) and
     # "topology" (nginx in front of TOPOLOGY_APPS instances, devstack.topology).
     stacks: tuple[str, ...] = ("single",)
+    # Seconds of unmeasured load on each stack before its first phase: fresh workers compile
+    # templates, fill caches and open pools on their first requests, which made whichever
+    # phase ran first look slower and its memory look like it grew.
+    warmup: float = 5.0
 
     @property
     def effective_ramp(self) -> float:
@@ -495,6 +500,17 @@ def run_benchmark(options: Options, out: Any = None) -> Report:
                 report.first_visit, report.uncounted, report.fragments = weight.measure(
                     target.url, make_token_factory(target.sandbox_url)
                 )
+            if options.warmup > 0 and "app" in options.phases:
+                few = min(WARMUP_CUSTOMERS, options.customers)
+                say(f"{prefix}warm-up: {few} customers, {options.warmup:.0f} s, not counted…")
+                warm = replace(
+                    options,
+                    customers=few,
+                    duration=options.warmup,
+                    think=None,
+                    ramp=None,
+                )
+                drive(target, "app", warm, options.sessions[0])  # not reported
             for app in target.apps:
                 report.app_rss_start.update(gunicorn_rss(app, prefix))
             for kind in options.phases:
@@ -566,13 +582,16 @@ def evaluate(report: Report) -> None:
                 f"with think time: p99 {p99 * 1000:.0f} ms, p50 {p50 * 1000:.0f} ms with "
                 f"{opts.customers}{scale}",
             ))  # fmt: skip
-        growth = app.memory.growth() if app.memory else None
+        warmup = warm_up(app)
+        growth = app.memory.growth(warmup) if app.memory else None
         if growth is not None:
             before, after, share = growth
+            after_ramp = f" after the {warmup:.0f} s ramp" if warmup else ""
             targets.append((
                 share < MEMORY_GROWTH,
-                f"{app.label}: worker memory growth < {MEMORY_GROWTH:.0%} between first and last "
-                f"20 s: {before / 1024:.1f} MB -> {after / 1024:.1f} MB ({share:+.1%})",
+                f"{app.label}: worker memory growth < {MEMORY_GROWTH:.0%} between first"
+                f"{after_ramp} and last 20 s: {before / 1024:.1f} MB -> {after / 1024:.1f} MB "
+                f"({share:+.1%})",
             ))  # fmt: skip
     app, direct = production_phase(report), report.phases.get("sandbox-direct")
     if app is not None and direct is not None and opts.think is None:
@@ -595,6 +614,12 @@ def evaluate(report: Report) -> None:
             f"each step's fragment <= {FRAGMENT_LIMIT / 1000:.0f} kB compressed: largest "
             f"{largest.wire / 1000:.1f} kB ({largest.label})",
         ))  # fmt: skip
+
+
+def warm_up(phase: Phase) -> float:
+    """Seconds of a phase's start that memory growth leaves out: the ramp, with think time
+    (the load is still arriving); none at saturation (full load within a second)."""
+    return float(phase.raw.get("ramp") or 0.0) if phase.raw.get("think") else 0.0
 
 
 def production_phase(report: Report) -> Phase | None:
@@ -847,11 +872,12 @@ def print_memory(report: Report) -> None:
     for app in report.app_phases():
         if not app.memory:
             continue
-        growth = app.memory.growth()
+        growth = app.memory.growth(warm_up(app))
         if growth:
             before, after, share = growth
             width = app.memory.window(app.memory.samples[-1].at)
-            print(f"{app.label}: workers' total, mean of first {width:.0f} s "
+            ramp = f" after the {warm_up(app):.0f} s ramp" if warm_up(app) else ""
+            print(f"{app.label}: workers' total, mean of first {width:.0f} s{ramp} "
                   f"{before / 1024:.1f} MB, last {width:.0f} s {after / 1024:.1f} MB: "
                   f"{share:+.1%} ({len(app.memory.samples)} samples, 1/s); workers replaced "
                   f"during the load: {app.memory.replaced_workers()}")  # fmt: skip
@@ -967,6 +993,12 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     parser.add_argument("--seed", type=int, default=1, help="for the pauses (1)")
     parser.add_argument(
+        "--warmup",
+        type=float,
+        default=Options.warmup,
+        help="seconds of unmeasured load on each stack before its phases (5; 0: none)",
+    )
+    parser.add_argument(
         "--topology",
         action="store_true",
         help=f"also run the app phases through nginx in front of {TOPOLOGY_APPS} instances",
@@ -1007,6 +1039,7 @@ def parse_args(argv: list[str] | None) -> Options:
         sessions=sessions,
         think=args.think,
         seed=args.seed,
+        warmup=args.warmup,
         stacks=("single", "topology") if args.topology else ("single",),
     )
 

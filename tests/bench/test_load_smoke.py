@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_load_driver_smoke() -> None:
-    options = Options(customers=5, duration=5.0, ramp=0.5, stack=StackOptions(workers=2, threads=4))
+    options = Options(
+        customers=5, duration=5.0, ramp=0.5, warmup=1.0, stack=StackOptions(workers=2, threads=4)
+    )
     report = run_benchmark(options)
     assert set(report.phases) == {"app cookie", "app handle", "sandbox-direct"}
     for label, phase in report.phases.items():
@@ -84,7 +86,7 @@ def test_think_time_smoke() -> None:
     target printed but not judged below 2,000 customers."""
     options = parse_args(
         ["--think", "0.1-0.3", "--customers", "4", "--duration", "4", "--no-weight",
-         "--workers", "2", "--threads", "4"]
+         "--workers", "2", "--threads", "4", "--warmup", "1"]
     )  # fmt: skip
     assert options.phases == ("app",) and options.sessions == ("cookie", "handle")
     report = run_benchmark(options)
@@ -115,7 +117,7 @@ def test_topology_smoke() -> None:
     """The same app phase through nginx in front of two instances, side by side with one."""
     options = parse_args(
         ["--topology", "--phases", "app", "--sessions", "cookie", "--customers", "3",
-         "--duration", "3", "--no-weight", "--workers", "1", "--threads", "4"]
+         "--duration", "3", "--no-weight", "--workers", "1", "--threads", "4", "--warmup", "0"]
     )  # fmt: skip
     report = run_benchmark(options)
     assert list(report.phases) == ["app cookie", "topology app cookie"]
