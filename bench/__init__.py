@@ -2,8 +2,10 @@
 page weight and memory, with the project's performance targets printed as PASS/FAIL lines (the
 targets and their numbers are defined at the top of ``run.py``).
 
-Modules: ``load`` is the asyncio customer driver (run in a process of its own); ``procs``
-samples memory and CPU; ``weight`` measures what a browser downloads; ``run`` starts the stack
-in its production configuration (``devstack.stack``, shared with the tests), ties the rest
-together and prints.
+Modules: ``load`` is the asyncio customer driver (run in a process of its own; it keeps the
+session cookie or, like a browser that blocks it, relies on the flow handle; with or without
+think time); ``procs`` samples memory and CPU; ``weight`` measures what a browser downloads;
+``run`` starts the target stack in its production configuration (``devstack.stack`` for one
+instance, ``devstack.topology`` for nginx in front of two, both shared with the tests; the
+``BenchTarget`` adapters are the plug point), ties the rest together and prints.
 """
