@@ -42,15 +42,8 @@ from typing import Any
 import requests
 
 from bench import weight
-from bench.load import (
-    APP_KINDS,
-    DIRECT_KINDS,
-    PAUSES_PER_FLOW,
-    PUBLIC_URL,
-    SESSION_MODES,
-    default_ramp,
-    think_range,
-)
+from bench.browser import APP_KINDS, DIRECT_KINDS, PAUSES_PER_FLOW, PUBLIC_URL, SESSION_MODES
+from bench.load import default_ramp, think_range
 from bench.procs import CpuMeter, LogWindow, MemoryTrace, Sampler, rss_kb
 from devstack.stack import (
     APP_DB,

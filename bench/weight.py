@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
-from bench.load import (
+from bench.browser import (
     ADDRESS,
     PROVIDER,
     PUBLIC_HOST,

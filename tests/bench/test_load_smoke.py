@@ -31,7 +31,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.load import APP_KINDS, parse_set_cookie
+from bench.browser import APP_KINDS, parse_set_cookie
 from bench.run import Options, StackOptions, parse_args, run_benchmark
 from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import app_config
