@@ -88,12 +88,6 @@ def placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER.findall(template))
 
 
-def sentinel_capable() -> bool:
-    """Whether this checkout's app can follow Sentinels (``redis+sentinel://`` URLs, in
-    ``webapp/redis_connection.py``); an app without it gets one redis-server."""
-    return (ROOT / "webapp" / "redis_connection.py").exists()
-
-
 class NginxServer(Service):
     """Debian's nginx running the shipped site template, in the foreground, with everything it
     writes (pid, logs, temp files) in ``workdir``.
@@ -236,7 +230,7 @@ class Topology:
         *,
         instances: int = 2,
         port: int | None = None,
-        redis_ha: bool | None = None,
+        redis_ha: bool = True,
         app_gunicorn: Gunicorn = APP_GUNICORN,
         sandbox_gunicorn: Gunicorn = SANDBOX_GUNICORN,
         app_settings: Mapping[str, str] | None = None,
@@ -245,7 +239,7 @@ class Topology:
         if instances < 1:
             raise ValueError("at least one app instance")
         self.workdir = workdir
-        self.redis_ha = sentinel_capable() if redis_ha is None else redis_ha
+        self.redis_ha = redis_ha
         self.redis: RedisServer | RedisHA
         if self.redis_ha:
             self.redis = RedisHA(workdir / "redis-ha")
@@ -337,10 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument(
         "--redis",
-        choices=("auto", "ha", "single"),
-        default="auto",
-        help="ha: primary, replica and three Sentinels; single: one redis-server; "
-        "auto: ha when the app can follow Sentinels",
+        choices=("ha", "single"),
+        default="ha",
+        help="ha: a primary, a replica and three Sentinels; single: one redis-server",
     )
     parser.add_argument(
         "--workdir",
@@ -349,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         help="logs and data (default: a new temporary directory, removed at the end)",
     )
     args = parser.parse_args(argv)
-    redis_ha = {"auto": None, "ha": True, "single": False}[args.redis]
+    redis_ha = args.redis == "ha"
     keep = args.workdir is not None
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="connect-topology-"))
     topology = Topology(

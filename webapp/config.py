@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import redis
 from babel import Locale
 
-from webapp import redis_connection
+from webapp import redis_url
 from webapp.i18n import available_locales, resolve_locale
 from webapp.tariff_kinds import KINDS
 
@@ -88,7 +88,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SECRET_KEY": env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
         "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
         # redis://, rediss://, unix:// or redis+sentinel://h:p,h:p/<service>/<db>
-        # (webapp/redis_connection.py).
+        # (webapp/redis_url.py).
         "REDIS_URL": env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
         # Seconds a request keeps retrying a Redis it cannot reach (a failover) before the 503
         # page; unset: 3 under Sentinel, 0 for a single server (nobody to fail over to).
@@ -348,8 +348,8 @@ def validate_redis(config: Mapping[str, Any]) -> None:
         if not url or (name == "RATELIMIT_STORAGE_URI" and not url.startswith("redis")):
             continue  # memory://, memcached://… are the limiter's own business
         try:
-            redis_connection.check_url(url)
-        except redis_connection.RedisUrlError as error:
+            redis_url.check_url(url)
+        except redis_url.RedisUrlError as error:
             raise ConfigError(
                 f"{name}: {error}. A Sentinel URL reads "
                 "redis+sentinel://[:password@]host:port,host:port/<service name>/<db>."
@@ -363,7 +363,7 @@ def validate_redis(config: Mapping[str, Any]) -> None:
         raise ConfigError("REDIS_FAILOVER_WAIT must be 0 or more seconds.")
     if (
         config["APP_ENV"] == "production"
-        and redis_connection.is_sentinel(str(config["REDIS_URL"]))
+        and redis_url.is_sentinel(str(config["REDIS_URL"]))
         and not int(config.get("REDIS_RESULT_REPLICAS") or 0)
     ):
         log.warning(

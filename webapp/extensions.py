@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 from flask import Flask, current_app, request_started
 
-from webapp import redis_connection, steps
+from webapp import durable_writes, redis_connection, redis_url, steps
 from webapp.flatpeak import FlatPeakClient
 
 REDIS_KEY = "connect_redis"
@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     app.extensions[REDIS_KEY] = client
     app.extensions[HEALTH_REDIS_KEY] = redis_connection.connect(url, timeout=REDIS_TIMEOUT)
     app.extensions[FLATPEAK_KEY] = FlatPeakClient.from_config(app.config, client)
-    if redis_connection.is_sentinel(url):
+    if redis_url.is_sentinel(url):
         # A signal, not a before_request hook: it runs first without reordering those, and
         # never fails a request (redis_connection.PrimaryWatch).
         watch = redis_connection.PrimaryWatch(client)
@@ -50,9 +50,9 @@ def health_store() -> redis.Redis:
     return current_app.extensions[HEALTH_REDIS_KEY]
 
 
-def durability() -> redis_connection.Durability:
+def durability() -> durable_writes.Durability:
     """How many replicas must acknowledge a stored result (``REDIS_RESULT_REPLICAS``)."""
-    return redis_connection.Durability.from_config(current_app.config)
+    return durable_writes.Durability.from_config(current_app.config)
 
 
 def flatpeak() -> FlatPeakClient:

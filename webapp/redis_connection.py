@@ -1,13 +1,5 @@
-"""``REDIS_URL`` in its two shapes, the client each gets, and writes that must reach a replica.
-
-**A single server**: ``redis://``, ``rediss://`` (TLS) or ``unix://``, read by redis-py as ever.
-
-**Sentinel**: ``redis+sentinel://[[user]:password@]host:port[,host:port…]/service[/db]``, e.g.
-``redis+sentinel://10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379/mymaster/0``. A host without a
-port is on 26379; IPv6 hosts go in brackets; ``db`` defaults to 0. A user or password is sent
-to the Sentinels and to the data nodes alike (the convention of the ``limits`` library, which
-reads the same URL for the rate limiter): give both the same ``requirepass``. TLS to the
-Sentinels and query options are not supported and refused at start-up.
+"""The app's Redis client for either shape of ``REDIS_URL`` (``webapp/redis_url.py``), and the
+rate limiter's storage for it.
 
 Under Sentinel the client is ``Sentinel([...]).master_for(service, db=db)``. Its pool asks the
 Sentinels for the primary's address on every new connection (``SentinelManagedConnection``,
@@ -27,145 +19,26 @@ and a restart replaying its append-only file takes longer than a request should 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urlsplit
 
 import redis
 from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
+from webapp.redis_url import is_sentinel, parse_sentinel
+
 log = logging.getLogger(__name__)
 
-SENTINEL_SCHEME = "redis+sentinel"
-PLAIN_SCHEMES = ("redis", "rediss", "unix")
-DEFAULT_SENTINEL_PORT = 26379
 # Under Sentinel, how long a request waits for a failover before the 503 page, unless
 # REDIS_FAILOVER_WAIT says otherwise (a failover takes down-after-milliseconds plus 1-2 s).
 DEFAULT_FAILOVER_WAIT = 3.0
 # A Sentinel that does not answer is skipped quickly: the next one knows the same.
 SENTINEL_TIMEOUT = 1.0
 
-_SERVICE_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-
 T = TypeVar("T")
-
-
-class RedisUrlError(ValueError):
-    """``REDIS_URL`` (or ``RATELIMIT_STORAGE_URI``) is not a form this app can use."""
-
-
-@dataclass(frozen=True)
-class SentinelTarget:
-    """A parsed ``redis+sentinel://`` URL."""
-
-    sentinels: tuple[tuple[str, int], ...]
-    service: str
-    db: int
-    username: str | None = None
-    password: str | None = None
-
-    def auth(self) -> dict[str, str]:
-        found = {"username": self.username, "password": self.password}
-        return {name: value for name, value in found.items() if value}
-
-    def limits_uri(self) -> str:
-        """The form ``limits`` reads: the service as the whole path, the db left to options
-        (it would read ``/mymaster/0`` as a service called ``mymaster0``)."""
-        userinfo = ""
-        if self.username or self.password:
-            userinfo = f"{_quote(self.username or '')}:{_quote(self.password or '')}@"
-        hosts = ",".join(_host_port(host, port) for host, port in self.sentinels)
-        return f"{SENTINEL_SCHEME}://{userinfo}{hosts}/{self.service}"
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    userinfo, _, tail = rest.partition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}" if ":" in userinfo else f"{scheme}://***@{tail}"
-
-
-def is_sentinel(url: str) -> bool:
-    return url.split("://", 1)[0].lower() == SENTINEL_SCHEME
-
-
-def parse_sentinel(url: str) -> SentinelTarget:
-    """``redis+sentinel://[[user]:password@]h:p[,h:p…]/service[/db]``; RedisUrlError otherwise."""
-    shown = redacted(url)
-    if not is_sentinel(url):
-        raise RedisUrlError(f"{shown} is not a {SENTINEL_SCHEME}:// URL")
-    rest = url.split("://", 1)[1]
-    netloc, _, path = rest.partition("/")
-    if "?" in path or "#" in path or "?" in netloc:
-        raise RedisUrlError(f"{shown}: query options are not supported in a Sentinel URL")
-    username = password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
-        user, colon, secret = userinfo.partition(":")
-        username = unquote(user) or None
-        password = unquote(secret) if colon else None
-        if not colon:  # "password@host", as redis:// reads a lone userinfo
-            username, password = None, unquote(user) or None
-    sentinels = tuple(_parse_host(part, shown) for part in netloc.split(","))
-    segments = path.split("/") if path else []
-    if len(segments) == 2 and segments[1] == "":
-        segments = segments[:1]  # "/service/": the default database
-    if not segments or not segments[0]:
-        raise RedisUrlError(
-            f"{shown} names no service: use {SENTINEL_SCHEME}://host:port,host:port/"
-            "<service name>/<db>"
-        )
-    if len(segments) > 2:
-        raise RedisUrlError(f"{shown}: the path must be /<service name>/<db>")
-    service = segments[0]
-    if not _SERVICE_RE.match(service):
-        raise RedisUrlError(f"{shown}: {service!r} is not a Sentinel service name")
-    db = 0
-    if len(segments) == 2:
-        if not segments[1].isdigit():
-            raise RedisUrlError(f"{shown}: the database {segments[1]!r} is not a number")
-        db = int(segments[1])
-    return SentinelTarget(sentinels, service, db, username, password)
-
-
-def _parse_host(part: str, shown: str) -> tuple[str, int]:
-    if not part:
-        raise RedisUrlError(f"{shown} has an empty Sentinel address")
-    try:
-        parsed = urlsplit("//" + part)
-        host, port = parsed.hostname, parsed.port
-    except ValueError as error:
-        raise RedisUrlError(f"{shown}: {part!r} is not host:port ({error})") from None
-    if not host:
-        raise RedisUrlError(f"{shown}: {part!r} is not host:port")
-    return host, port or DEFAULT_SENTINEL_PORT
-
-
-def check_url(url: str) -> None:
-    """Refuse a URL the client could not use, with a message that names the problem."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == SENTINEL_SCHEME:
-        parse_sentinel(url)
-    elif scheme not in PLAIN_SCHEMES:
-        raise RedisUrlError(
-            f"{redacted(url)} is not a redis://, rediss://, unix:// or {SENTINEL_SCHEME}:// URL"
-        )
 
 
 def failover_wait(url: str, configured: float | None) -> float:
@@ -346,88 +219,3 @@ class PrimaryWatch:
             pool.get_master_address()
         except (redis.RedisError, OSError) as error:
             log.debug("Sentinels not asked where the primary is: %s", type(error).__name__)
-
-
-# -- writes that must survive a failover -----------------------------------------------------
-
-
-class NotReplicated(redis.RedisError):
-    """A write that must be on a replica was not acknowledged by one in time.
-
-    A ``RedisError``, so the request ends on the app's 503 page, which keeps the flow: the
-    write is retried with the request. Its message names no key (keys carry customer
-    references).
-    """
-
-
-@dataclass(frozen=True)
-class Durability:
-    """How many replicas must acknowledge a write (``WAIT``) and how long to wait for them."""
-
-    replicas: int = 0
-    timeout_ms: int = 1000
-
-    @classmethod
-    def from_config(cls, config: Any) -> Durability:
-        return cls(
-            replicas=int(config.get("REDIS_RESULT_REPLICAS") or 0),
-            timeout_ms=int(config.get("REDIS_RESULT_WAIT_MS") or 1000),
-        )
-
-
-def online_replicas(client: redis.Redis) -> int:
-    """Replicas linked to the primary and streaming (``state=online`` in ``INFO replication``);
-    one still loading its first copy cannot acknowledge yet."""
-    info = client.info("replication")
-    return sum(
-        1
-        for name, value in info.items()
-        if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online"
-    )
-
-
-def write_durably(
-    client: redis.Redis,
-    write: Callable[[Any], object],
-    durability: Durability | None,
-    *,
-    what: str,
-    required: bool = True,
-) -> None:
-    """Run ``write(pipe)`` and, when replicas are asked for, ``WAIT`` for those in sync (up to
-    the number asked) in the same pipeline: ``WAIT`` counts the writes of its own connection,
-    so it must share the write's.
-
-    Too few acknowledgements: ``required`` raises :class:`NotReplicated`; otherwise a warning
-    is logged (``what`` names the kind of record, never its key) and the write stands.
-    """
-    pipe = client.pipeline(transaction=False)
-    write(pipe)
-    asked = durability.replicas if durability else 0
-    if asked <= 0:
-        pipe.execute()
-        return
-    assert durability is not None
-    # Wait for every replica that is in sync, up to the number asked for. A replica that is
-    # not in sync cannot be promoted with an older copy of this record: Sentinel only elects a
-    # replica that was linked a moment ago, and one that links again first takes the primary's
-    # data. With none in sync (after a failover, until the old primary returns as a replica),
-    # waiting could only fail, and refusing would stop every completion until an operator
-    # brings a node back; the record is then on the primary and in its append-only file.
-    wanted = min(asked, online_replicas(client))
-    if wanted == 0:
-        pipe.execute()
-        log.warning("%s: no replica is in sync; kept on the primary alone until one is", what)
-        return
-    pipe.execute_command("WAIT", wanted, durability.timeout_ms)
-    acknowledged = int(pipe.execute()[-1])
-    if acknowledged >= wanted:
-        return
-    message = (
-        f"{what}: {acknowledged} of {wanted} replicas acknowledged within "
-        f"{durability.timeout_ms} ms"
-    )
-    if required:
-        log.warning("%s; the request is refused so that it is retried", message)
-        raise NotReplicated(message)
-    log.warning("%s; kept on the primary only", message)

@@ -11,7 +11,7 @@ With a replica (the production topology: primary, replica, Sentinels), a record 
 as the copies that have it: replication is asynchronous, and a primary that dies a moment after
 the write is replaced by a replica that never saw it. So ``save`` can ``WAIT`` for the replicas
 in sync (``REDIS_RESULT_REPLICAS``), and a record a replica in sync did not acknowledge in time
-fails the request (:class:`webapp.redis_connection.NotReplicated`, the 503 page) instead of
+fails the request (:class:`webapp.durable_writes.NotReplicated`, the 503 page) instead of
 telling the customer they are connected: the flow's session still holds the token, and the
 retry exchanges and stores again. With no replica in sync (just after a failover) there is none
 that could be promoted without it, and the record is kept on the primary (docs/redis.md,
@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import redis
 from flask import current_app, has_app_context
 
-from webapp.redis_connection import Durability, write_durably
+from webapp.durable_writes import Durability, write_durably
 from webapp.tariff_kinds import COMMODITY_IMPORT, KINDS
 
 _PREFIX = "connect:result:"

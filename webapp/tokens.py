@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from webapp.redis_connection import Durability, write_durably
+from webapp.durable_writes import Durability, write_durably
 
 _PREFIX = "connect:cot:"
 _RECEIPT_PREFIX = "connect:done:"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack.sentinel import RedisHA
-from webapp.redis_connection import parse_sentinel
+from webapp.redis_url import parse_sentinel
 
 pytestmark = pytest.mark.unit
 

@@ -13,13 +13,8 @@ from redis.sentinel import SentinelConnectionPool
 
 from webapp import ratelimit, redis_connection
 from webapp.config import ConfigError, load
-from webapp.redis_connection import (
-    FailoverRetry,
-    RedisUrlError,
-    SentinelTarget,
-    check_url,
-    parse_sentinel,
-)
+from webapp.redis_connection import FailoverRetry
+from webapp.redis_url import RedisUrlError, SentinelTarget, check_url, parse_sentinel
 
 pytestmark = pytest.mark.unit
 

@@ -1,5 +1,5 @@
 """``results.save`` with replicas asked for, against real redis-servers: it waits for the
-replicas in sync and only for them (``redis_connection.write_durably``; docs/redis.md,
+replicas in sync and only for them (``durable_writes.write_durably``; docs/redis.md,
 "Durability"). The Sentinel topology's version of this is in ``test_redis_failover.py``."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from devstack.stack import RedisServer
 from webapp import results
-from webapp.redis_connection import Durability, NotReplicated, online_replicas
+from webapp.durable_writes import Durability, NotReplicated, online_replicas
 
 ONE_REPLICA = Durability(replicas=1, timeout_ms=300)
 
