@@ -141,8 +141,10 @@ def running_topology(
     """``devstack.topology.Topology``: nginx (the shipped site template) in front of
     TOPOLOGY_APPS app instances, each run as ``running_stack`` runs the one (production
     settings, the same gunicorn options, recycling off), the sandbox under the same gunicorn
-    options with a Redis of its own, and the app's Redis (one append-only redis-server: the
-    app cannot follow Sentinels yet, and the bench measures the app, not a failover).
+    options with a Redis of its own, and the app's Redis: one append-only redis-server, not the
+    Sentinel trio, since the bench measures the app and nginx's hop, not a failover (what the
+    Sentinel client adds per request is one ``SENTINEL MASTERS`` a second per process, and a
+    ``WAIT`` per completion; ``tests/topology/`` runs flows through the whole of it).
 
     nginx listens on plain http here (production's include is the TLS one), so the app sees
     ``X-Forwarded-Proto: http`` from it; the production cookie does not depend on that (it
