@@ -154,9 +154,12 @@ def print_machine(phase: Phase) -> None:
         return
     ours = sum(phase.cpu.values())
     wall = phase.raw["wall"]
+    # Per-process CPU is read in clock ticks and the driver's counts from before the phase
+    # began (its start-up), so with nothing else running the difference can dip below zero.
+    other = max(0.0, phase.machine_cpu - ours)
     print(
         f"machine: {phase.machine_cpu / wall:.2f} of {os.cpu_count()} cores busy, of which "
-        f"this benchmark {ours / wall:.2f} and other work {(phase.machine_cpu - ours) / wall:.2f}"
+        f"this benchmark {ours / wall:.2f} and other work {other / wall:.2f}"
         " (other work on the machine makes every figure here noisier)"
     )
 
@@ -243,7 +246,7 @@ def print_side_by_side(report: Report) -> None:
     ]))  # fmt: skip
     rows.append((
         "other cores",
-        [f"{(p.machine_cpu - sum(p.cpu.values())) / p.raw['wall']:.2f}" for p in apps],
+        [f"{max(0.0, p.machine_cpu - sum(p.cpu.values())) / p.raw['wall']:.2f}" for p in apps],
     ))  # fmt: skip
     rows.append(("cookie sent", [str(p.cookie_requests[0]) for p in apps]))
     rows.append(("  refreshed", [str(p.cookie_requests[1]) for p in apps]))
