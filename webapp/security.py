@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.datastructures import ImmutableMultiDict
 
 from webapp.config import origin_of
 from webapp.flatpeak import mask
@@ -175,19 +176,20 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
-def _refuse_nameless_fields() -> None:
+def _drop_nameless_fields() -> None:
     """A multipart part whose name werkzeug cannot read (a broken ``Content-Disposition``)
-    becomes a form key of ``None``, on which Flask-WTF's token lookup fails with a 500. No
-    page of ours sends one, so such a form is refused as one whose token cannot be found
-    (the CSRF page, a 400), before Flask-WTF reads it."""
+    becomes a form field named ``None``, on which Flask-WTF's token lookup fails with a 500
+    when the token is not in the form itself. No page of ours sends one, so it is dropped, as
+    a field the form never had; the rest of the form is checked as usual."""
     if request.method in current_app.config["WTF_CSRF_METHODS"] and None in request.form:
-        raise CSRFError("The form has a field without a name.")
+        fields = [(key, value) for key, value in request.form.items(multi=True) if key is not None]
+        request.form = ImmutableMultiDict(fields)  # type: ignore[misc]
 
 
 def init_app(app: Flask) -> None:
     app.extensions["csp"] = {
         embeddable: content_security_policy(app.config, embeddable) for embeddable in (True, False)
     }
-    app.before_request(_refuse_nameless_fields)  # before Flask-WTF's own hook, below
+    app.before_request(_drop_nameless_fields)  # before Flask-WTF's own hook, below
     csrf.init_app(app)
     app.after_request(_set_headers)
