@@ -177,6 +177,7 @@ def limiter_storage(url: str, timeout: float, key_prefix: str) -> tuple[str, dic
         return url, options
     target = parse_sentinel(url)
     options.update(
+        target.auth(),  # as options, not in the URI (SentinelTarget.limits_uri says why)
         db=target.db,
         use_replicas=False,
         sentinel_kwargs={

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 SENTINEL_SCHEME = "redis+sentinel"
 PLAIN_SCHEMES = ("redis", "rediss", "unix")
@@ -44,28 +44,34 @@ class SentinelTarget:
 
     def limits_uri(self) -> str:
         """The form ``limits`` reads: the service as the whole path, the db left to options
-        (it would read ``/mymaster/0`` as a service called ``mymaster0``)."""
-        userinfo = ""
-        if self.username or self.password:
-            userinfo = f"{_quote(self.username or '')}:{_quote(self.password or '')}@"
+        (it would read ``/mymaster/0`` as a service called ``mymaster0``), and no credentials:
+        ``limits`` 5.8 takes a password from the URI without percent-decoding it, so one with
+        ``+``, ``/`` or ``=`` would fail to authenticate and, its errors swallowed, switch every
+        rate limit off. They go in as options instead (:meth:`auth`), which it prefers."""
         hosts = ",".join(_host_port(host, port) for host, port in self.sentinels)
-        return f"{SENTINEL_SCHEME}://{userinfo}{hosts}/{self.service}"
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="")
+        return f"{SENTINEL_SCHEME}://{hosts}/{self.service}"
 
 
 def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """``[userinfo@]hosts/path`` at the *last* ``@``: a password written without
+    percent-encoding may hold ``@``, ``/`` or ``+``, and must neither be taken for a host nor
+    leak into a message as one."""
+    if "@" not in rest:
+        return None, rest
+    userinfo, _, tail = rest.rpartition("@")
+    return userinfo, tail
+
+
 def redacted(url: str) -> str:
     """The URL without its password, for messages and logs."""
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
+    userinfo, tail = _split_userinfo(rest) if sep else (None, rest)
+    if userinfo is None:
         return url
-    userinfo, _, tail = rest.partition("@")
     user = userinfo.split(":", 1)[0]
     return f"{scheme}://{user}:***@{tail}" if ":" in userinfo else f"{scheme}://***@{tail}"
 
@@ -79,13 +85,12 @@ def parse_sentinel(url: str) -> SentinelTarget:
     shown = redacted(url)
     if not is_sentinel(url):
         raise RedisUrlError(f"{shown} is not a {SENTINEL_SCHEME}:// URL")
-    rest = url.split("://", 1)[1]
+    userinfo, rest = _split_userinfo(url.split("://", 1)[1])
     netloc, _, path = rest.partition("/")
     if "?" in path or "#" in path or "?" in netloc:
         raise RedisUrlError(f"{shown}: query options are not supported in a Sentinel URL")
     username = password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
+    if userinfo is not None:
         user, colon, secret = userinfo.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if colon else None

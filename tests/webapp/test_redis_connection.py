@@ -11,7 +11,7 @@ import pytest
 import redis
 from redis.sentinel import SentinelConnectionPool
 
-from webapp import ratelimit, redis_connection
+from webapp import ratelimit, redis_connection, redis_url
 from webapp.config import ConfigError, load
 from webapp.redis_connection import FailoverRetry
 from webapp.redis_url import RedisUrlError, SentinelTarget, check_url, parse_sentinel
@@ -109,11 +109,12 @@ def test_production_sentinel_without_replica_acks_warns(caplog: pytest.LogCaptur
 
 def test_limiter_gets_the_service_alone_and_the_db_as_an_option() -> None:
     config = {"REDIS_URL": "redis+sentinel://:pw@10.0.0.5:26379,10.0.0.6/mymaster/3"}
-    assert ratelimit.storage_uri(config) == (
-        "redis+sentinel://:pw@10.0.0.5:26379,10.0.0.6:26379/mymaster"
+    assert (
+        ratelimit.storage_uri(config) == "redis+sentinel://10.0.0.5:26379,10.0.0.6:26379/mymaster"
     )
     options = ratelimit.storage_options(config)
     assert options["db"] == 3 and options["use_replicas"] is False
+    assert options["password"] == "pw"
     assert options["key_prefix"] == ratelimit.STORAGE_KEY_PREFIX
     assert options["socket_timeout"] == ratelimit.STORAGE_TIMEOUT
 
@@ -197,3 +198,38 @@ def test_failover_retry_never_retries_a_refusal() -> None:
 
     with pytest.raises(redis.ResponseError):
         FailoverRetry(5).call_with_retry(refuse, lambda _error: None)
+
+
+# A password as `openssl rand -base64` makes one: "+", "/" and "=", written as is or encoded.
+HOSTILE_PASSWORD = "s3cr+t/Pw=@x"
+
+
+@pytest.mark.parametrize(
+    "written", [HOSTILE_PASSWORD, "s3cr%2Bt%2FPw%3D%40x"], ids=["as-is", "percent-encoded"]
+)
+def test_a_password_with_reserved_characters_reaches_every_client(written: str) -> None:
+    """``limits`` 5.8 does not percent-decode a password in its URI: had it been put there,
+    the limiter could never log in and, its errors swallowed, would stop limiting."""
+    url = f"redis+sentinel://:{written}@10.0.0.5:26379,10.0.0.6/mymaster/2"
+    target = parse_sentinel(url)
+    assert target.password == HOSTILE_PASSWORD
+    assert [port for _host, port in target.sentinels] == [26379, 26379]
+    uri, options = redis_connection.limiter_storage(url, 1.0, "p")
+    assert "s3cr" not in uri and options["password"] == HOSTILE_PASSWORD
+    assert "s3cr" not in redis_url.redacted(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://:Ab/Cd+Ef=@127.0.0.1:26379/mymaster/x",  # a bad db after it
+        "redis+sentinel://:Ab/Cd+Ef=@/mymaster/0",  # no host after it
+        "redis://:p@ss@host:6379/0",
+    ],
+)
+def test_no_part_of_a_password_reaches_a_message(url: str) -> None:
+    assert "Ab" not in redis_url.redacted(url) and "ss@" not in redis_url.redacted(url)
+    try:
+        check_url(url)
+    except RedisUrlError as error:
+        assert "Ab" not in str(error) and "Cd" not in str(error), error
