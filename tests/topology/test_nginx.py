@@ -6,6 +6,7 @@ that operations install."""
 from __future__ import annotations
 
 import gettext
+import http.client
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import requests
 from devstack.stack import ROOT, free_port
 from devstack.topology import (
     APP_DB,
+    FROM_CONNECT_ENV,
     NGINX_TEMPLATE,
     PLAIN_LISTEN_TEMPLATE,
     TLS_LISTEN_TEMPLATE,
@@ -25,6 +27,7 @@ from devstack.topology import (
     Topology,
     envsubst,
     placeholders,
+    read_env_file,
 )
 
 pytestmark = pytest.mark.topology
@@ -264,3 +267,32 @@ def test_templates_name_only_connect_placeholders(template: Path) -> None:
     assert placeholders(text)
     # Every ${…} is one of ours; nginx's variables are written $name, never ${name}.
     assert set(re.findall(r"\$\{([^}]*)\}", text)) == placeholders(text)
+
+
+def test_instances_run_with_the_shipped_operational_settings(topology: Topology) -> None:
+    """The loopback instances meet nginx as production's do: deploy/connect.env's keep-alive,
+    proxy hops and trusted addresses, read from the file itself; and gunicorn really keeps an
+    idle connection past its old 5 s default (nginx's pool may reuse it for up to 60 s)."""
+    shipped = read_env_file()
+    template = NGINX_TEMPLATE.read_text()
+    upstream = template[template.index("upstream connect_app {") :]
+    nginx_idle = int(re.search(r"^\s*keepalive_timeout (\d+)s;", upstream, re.M)[1])  # type: ignore[index]
+    assert int(shipped["GUNICORN_KEEPALIVE"]) > nginx_idle
+    for app in topology.apps:
+        for name in FROM_CONNECT_ENV:
+            assert app.env()[name] == shipped[name], name
+        assert "--keep-alive" not in app.argv()
+    app = topology.apps[0]
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        assert first.status == 200
+        first.read()
+        sock = conn.sock
+        time.sleep(6)  # idle longer than gunicorn's default keep-alive (5 s)
+        conn.request("GET", "/healthz")  # a closed connection raises RemoteDisconnected
+        assert conn.getresponse().status == 200
+        assert conn.sock is sock, "the same connection, kept open"
+    finally:
+        conn.close()
