@@ -9,7 +9,9 @@ topology production has, not a look-alike:
 * the sandbox (FlatPeak's stand-in) under gunicorn, with a ``redis-server`` of its own: FlatPeak's
   data is not ours, and an outage of our Redis must leave it answering;
 * N app instances (``AppServer``: gunicorn with ``gunicorn.conf.py``), each on its own loopback
-  port, with ``TRUST_PROXY_HOPS=1`` and ``PUBLIC_URL`` = nginx's URL;
+  port, with ``PUBLIC_URL`` = nginx's URL and the operational settings of
+  ``deploy/connect.env`` read from that file (``GUNICORN_KEEPALIVE``, ``TRUST_PROXY_HOPS``,
+  ``FORWARDED_ALLOW_IPS``, ``REDIS_RESULT_REPLICAS``), so the two cannot drift apart;
 * nginx (``NginxServer``), rendered from ``deploy/nginx/connect.conf.template`` with the plain
   listen include (http on 127.0.0.1; production's include is the TLS one), its static files
   from ``flask --app wsgi nginx-assets``, the command operations run on every deploy.
@@ -51,6 +53,19 @@ DEPLOY = ROOT / "deploy"
 NGINX_TEMPLATE = DEPLOY / "nginx" / "connect.conf.template"
 PLAIN_LISTEN_TEMPLATE = DEPLOY / "nginx" / "listen-plain.conf.template"
 TLS_LISTEN_TEMPLATE = DEPLOY / "nginx" / "listen-tls.conf.template"
+CONNECT_ENV = DEPLOY / "connect.env"
+# What the instances take from deploy/connect.env as it is: how they meet nginx (gunicorn's
+# keep-alive above nginx's upstream keepalive_timeout, or nginx may send a request on a
+# connection gunicorn is closing; the proxy hops and addresses trusted) and the replica wait
+# of stored results. Not REDIS_FAILOVER_WAIT: production's (12 s) is sized for Sentinels with
+# a 5 s down-after, while devstack/sentinel.py's fail over in about 2 s, so the app's default
+# for Sentinel fits them. Not the secrets, URLs or worker counts, which are this machine's.
+FROM_CONNECT_ENV = (
+    "GUNICORN_KEEPALIVE",
+    "TRUST_PROXY_HOPS",
+    "FORWARDED_ALLOW_IPS",
+    "REDIS_RESULT_REPLICAS",
+)
 # Debian's package puts dynamic modules here; the brotli one is loaded if it is installed, as
 # Debian's own nginx.conf does through modules-enabled/.
 NGINX_MODULES = Path("/usr/lib/nginx/modules")
@@ -60,6 +75,26 @@ APP_GUNICORN = Gunicorn()
 SANDBOX_GUNICORN = Gunicorn(workers=1, threads=16, keep_alive=30)
 
 _PLACEHOLDER = re.compile(r"\$\{(CONNECT_[A-Z0-9_]+)\}")
+
+
+def read_env_file(path: Path = CONNECT_ENV) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a systemd ``EnvironmentFile`` (comments and blank lines skipped;
+    the shipped file quotes nothing)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def operational_settings(*, replicas: bool) -> dict[str, str]:
+    """``FROM_CONNECT_ENV`` as deploy/connect.env sets them; ``REDIS_RESULT_REPLICAS`` only
+    when there is a replica to wait for."""
+    shipped = read_env_file()
+    names = [name for name in FROM_CONNECT_ENV if replicas or name != "REDIS_RESULT_REPLICAS"]
+    return {name: shipped[name] for name in names}
 
 
 def nginx_binary() -> str:
@@ -258,10 +293,9 @@ class Topology:
             worker_processes=nginx_worker_processes,
         )
         settings = {
-            "TRUST_PROXY_HOPS": "1",
+            # As deploy/connect.env (read from it); with a replica, a stored result waits for it.
+            **operational_settings(replicas=self.redis_ha),
             "PUBLIC_URL": self.nginx.url,
-            # As deploy/connect.env: with a replica, a stored result waits for it.
-            **({"REDIS_RESULT_REPLICAS": "1"} if self.redis_ha else {}),
             **(app_settings or {}),
         }
         self.apps = [

@@ -12,8 +12,9 @@ those with revalidation.
 nginx sends under a name is exactly the bytes that hash names, even while ``static/`` is being
 replaced by the next deploy) with a ``.gz`` (level 9) and a ``.br`` (level 11) beside it, and
 writes ``out/assets.conf``: ``location = /static/css/app.<hash>.css { alias …; }`` blocks with
-``gzip_static`` (and ``brotli_static`` when nginx has Debian's brotli module) and
-``Cache-Control: public, max-age=31536000, immutable``. Re-run it on every deploy, before
+``gzip_static`` (and ``brotli_static`` when nginx has Debian's brotli module),
+``Cache-Control: public, max-age=31536000, immutable`` and HSTS over https (the site's
+``$connect_hsts``). Re-run it on every deploy, before
 ``nginx -s reload``; old copies are kept (a page rendered by an old instance may still name
 them), the include names only the current ones.
 
@@ -44,6 +45,8 @@ from webapp.compression import DEFAULTS as COMPRESSION_DEFAULTS
 # counted in compressed bytes).
 BROTLI_STATIC_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 INCLUDE_NAME = "assets.conf"
+# Defined by the site template's map: webapp/security.py's value over https, empty over http.
+HSTS_VARIABLE = "$connect_hsts"
 # The file types webapp/compression.py compresses (its COMPRESSIBLE media types), by suffix,
 # and its threshold: below it the headers cost more than the saving.
 COMPRESSIBLE_SUFFIXES = frozenset({".css", ".js", ".html", ".txt", ".json", ".svg"})
@@ -119,6 +122,9 @@ def write_asset_map(
             # add_header in a location replaces the server's, so repeat what static needs.
             f'    add_header Cache-Control "{IMMUTABLE}" always;',
             '    add_header X-Content-Type-Options "nosniff" always;',
+            # The app's HSTS value over https, nothing over http: the site template's map
+            # (deploy/nginx/connect.conf.template), which this include therefore needs.
+            f"    add_header Strict-Transport-Security {HSTS_VARIABLE} always;",
         ]
         if compressible:
             lines.append("    gzip_static on;")

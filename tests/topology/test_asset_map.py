@@ -38,6 +38,10 @@ def test_the_include_names_the_current_hashes_the_app_links(tmp_path: Path) -> N
         assert asset.path.name == asset.url.rsplit("/", 1)[1]
         assert asset.path.is_relative_to(tmp_path) and asset.path.read_bytes()
     assert include.count(f'Cache-Control "{IMMUTABLE}"') == len(written)
+    # HSTS from the site's map in every location nginx answers itself (webapp/asset_map.py).
+    assert include.count("add_header Strict-Transport-Security $connect_hsts always;") == len(
+        written
+    )
     assert "brotli_static on;" in include and "gzip_static on;" in include
     css = next(a for a in written if a.url.endswith(".css"))
     data = css.path.read_bytes()
@@ -86,3 +90,23 @@ def test_error_pages_are_the_apps_own_in_each_language(tmp_path: Path) -> None:
     german = (tmp_path / "errors" / "unavailable.de.html").read_text()
     assert '<html lang="de"' in german and 'href=""' in german  # "Try again": a reload
     assert "{{" not in german and "Temporarily unavailable" not in german
+
+
+def test_nginx_hsts_is_the_apps_own_and_only_where_nginx_answers() -> None:
+    """One HSTS value for the whole site: the template's map gives the app's own (webapp/
+    security.py) over https; the TLS include adds none at server level (it would double the
+    app's header); the error page location adds it like the asset include does."""
+    nginx = ROOT / "deploy" / "nginx"
+    template = (nginx / "connect.conf.template").read_text()
+    found = re.search(
+        r'map \$scheme \$connect_hsts \{\s*https\s+"([^"]+)";\s*default\s+"";', template
+    )
+    assert found, "the template maps $scheme to $connect_hsts"
+    security = (ROOT / "webapp" / "security.py").read_text()
+    assert f'response.headers["Strict-Transport-Security"] = "{found[1]}"' in security
+    assert "add_header" not in (nginx / "listen-tls.conf.template").read_text()
+    error_location = template[template.index("location = /_connect_errors/") :]
+    error_location = error_location[: error_location.index("\n    }")]
+    assert "add_header Strict-Transport-Security $connect_hsts always;" in error_location
+    # Nowhere else: location / passes the app's own header through.
+    assert template.count("add_header Strict-Transport-Security") == 1

@@ -6,6 +6,7 @@ that operations install."""
 from __future__ import annotations
 
 import gettext
+import http.client
 import re
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import requests
 from devstack.stack import ROOT, free_port
 from devstack.topology import (
     APP_DB,
+    FROM_CONNECT_ENV,
     NGINX_TEMPLATE,
     PLAIN_LISTEN_TEMPLATE,
     TLS_LISTEN_TEMPLATE,
@@ -25,9 +27,12 @@ from devstack.topology import (
     Topology,
     envsubst,
     placeholders,
+    read_env_file,
 )
 
 pytestmark = pytest.mark.topology
+
+REDIRECT_TEMPLATE = ROOT / "deploy" / "nginx" / "http-redirect.conf.template"
 
 
 def stylesheet_url(topology: Topology) -> str:
@@ -59,6 +64,9 @@ def test_nginx_serves_the_current_hashed_stylesheet_itself(topology: Topology) -
     assert response.headers["Content-Encoding"] in ("br", "gzip")
     assert "Accept-Encoding" in response.headers["Vary"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Over plain http the site's $connect_hsts is empty, and an empty add_header adds nothing.
+    assert "Strict-Transport-Security" not in response.headers
+    assert response.headers["Server"] == "nginx"  # server_tokens off: no version
     assert "--brand-primary" in response.text  # decoded by requests: it is the stylesheet
     plain = requests.get(topology.url + css, headers={"Accept-Encoding": "identity"}, timeout=10)
     assert "Content-Encoding" not in plain.headers and plain.text == response.text
@@ -210,11 +218,34 @@ def test_the_production_rendering_with_tls_is_accepted_by_nginx(
     site = _envsubst(NGINX_TEMPLATE, values)
     assert site == envsubst(NGINX_TEMPLATE.read_text(), values)
     assert "$remote_addr" in site and "${CONNECT_" not in site
+    # The port-80 site after it, as sites-enabled/connect-redirect: it names the site's log
+    # format, which nginx must already have read.
+    redirect = _envsubst(REDIRECT_TEMPLATE, values)
+    assert "access_log " + values["CONNECT_ACCESS_LOG"] + " connect_noquery;" in redirect
+    assert "return 301 https://$server_name$request_uri;" in redirect
     server.workdir.mkdir(parents=True)
     server.write_conf()
-    server.site_path.write_text(site)
+    server.site_path.write_text(site + "\n" + redirect)
     output = server.check()
     assert "syntax is ok" in output
+
+
+def test_healthz_through_nginx_is_for_loopback_only() -> None:
+    """/healthz (a Redis write per call) answers through nginx only to this host (and whatever
+    a load balancer's range an operator adds): a request from elsewhere cannot be made here, so
+    the rendered location is checked; the topology's own /healthz calls come from 127.0.0.1."""
+    text = NGINX_TEMPLATE.read_text()
+    block = text[text.index("location = /healthz {") :]
+    block = block[: block.index("\n    }")]
+    rules = re.findall(r"^\s*(allow|deny) (\S+);", block, re.M)
+    assert rules == [("allow", "127.0.0.1"), ("allow", "::1"), ("deny", "all")]
+    assert "proxy_pass http://connect_app;" in block
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in block
+
+
+def test_healthz_from_loopback_is_answered_through_nginx(topology: Topology) -> None:
+    response = requests.get(topology.url + "/healthz", timeout=10)
+    assert response.status_code == 200 and response.json()["status"] == "ok"
 
 
 def _envsubst(template: Path, values: dict[str, str]) -> str:
@@ -228,9 +259,40 @@ def _envsubst(template: Path, values: dict[str, str]) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("template", [NGINX_TEMPLATE, PLAIN_LISTEN_TEMPLATE, TLS_LISTEN_TEMPLATE])
+@pytest.mark.parametrize(
+    "template", [NGINX_TEMPLATE, PLAIN_LISTEN_TEMPLATE, TLS_LISTEN_TEMPLATE, REDIRECT_TEMPLATE]
+)
 def test_templates_name_only_connect_placeholders(template: Path) -> None:
     text = template.read_text()
     assert placeholders(text)
     # Every ${…} is one of ours; nginx's variables are written $name, never ${name}.
     assert set(re.findall(r"\$\{([^}]*)\}", text)) == placeholders(text)
+
+
+def test_instances_run_with_the_shipped_operational_settings(topology: Topology) -> None:
+    """The loopback instances meet nginx as production's do: deploy/connect.env's keep-alive,
+    proxy hops and trusted addresses, read from the file itself; and gunicorn really keeps an
+    idle connection past its old 5 s default (nginx's pool may reuse it for up to 60 s)."""
+    shipped = read_env_file()
+    template = NGINX_TEMPLATE.read_text()
+    upstream = template[template.index("upstream connect_app {") :]
+    nginx_idle = int(re.search(r"^\s*keepalive_timeout (\d+)s;", upstream, re.M)[1])  # type: ignore[index]
+    assert int(shipped["GUNICORN_KEEPALIVE"]) > nginx_idle
+    for app in topology.apps:
+        for name in FROM_CONNECT_ENV:
+            assert app.env()[name] == shipped[name], name
+        assert "--keep-alive" not in app.argv()
+    app = topology.apps[0]
+    conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        assert first.status == 200
+        first.read()
+        sock = conn.sock
+        time.sleep(6)  # idle longer than gunicorn's default keep-alive (5 s)
+        conn.request("GET", "/healthz")  # a closed connection raises RemoteDisconnected
+        assert conn.getresponse().status == 200
+        assert conn.sock is sock, "the same connection, kept open"
+    finally:
+        conn.close()
