@@ -164,7 +164,10 @@ def callback() -> Response:
     if "fp_cot" not in request.args:
         # Our own completion: the session holds the token, and says whether Connect is done.
         if not state.token:
-            return no_flow()
+            # A repeat of a callback that finished here a moment ago (nginx retrying it on
+            # another instance when the first died before its answer left): the same end.
+            finished = _finished_target()
+            return navigate(finished) if finished else no_flow()
         if state.completing is None:
             return navigate(show_url())
         return finish(state.token)
@@ -280,11 +283,50 @@ def finish(token: str, *, adopted: bool = False) -> Response:
     return_url = flow_entry.get("return_url")
     framed = in_a_frame()
     origin = state.embed_origin
-    sessions.end_flow()
     if return_url_allowed(return_url) and not framed:
         # Unframed, the partner's own page is the end: straight there, as the partner asked.
-        return navigate(with_query(str(return_url), connect=outcome))
-    return navigate(done_url(outcome, context.get("recap"), return_url, framed, origin))
+        target = with_query(str(return_url), connect=outcome)
+    else:
+        target = done_url(outcome, context.get("recap"), return_url, framed, origin)
+    _remember_finished(target)
+    sessions.end_flow()
+    return navigate(target)
+
+
+# A finished callback, for a moment, by what the request that finished it came with: its
+# session cookie and its launch code. The flow (and its session) ends with the callback, so a
+# repeat of the same request (nginx retries a GET on another instance when the first died
+# before its answer left; a reload) would otherwise find no flow and say so, although the
+# connection was made. Only the browser holding that cookie or that single-use code can ask.
+_FINISHED_PREFIX = "connect:finished:"
+_FINISHED_TTL = 120
+
+
+def _request_keys() -> list[str]:
+    found = [
+        ("cookie", request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])),
+        ("launch", request.args.get(sessions.LAUNCH_PARAM)),
+    ]
+    return [f"{_FINISHED_PREFIX}{kind}:{tokens.digest(value)}" for kind, value in found if value]
+
+
+def _remember_finished(target: str) -> None:
+    keys = _request_keys()
+    if keys:
+        pipe = redis_store().pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, target, ex=_FINISHED_TTL)
+        pipe.execute()
+
+
+def _finished_target() -> str | None:
+    keys = _request_keys()
+    if not keys:
+        return None
+    for raw in redis_store().mget(keys):
+        if raw:
+            return raw.decode() if isinstance(raw, bytes) else str(raw)
+    return None
 
 
 @bp.get("/done")

@@ -28,12 +28,13 @@ Who may enter a flow, and what becomes of the one a browser already holds:
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from webapp import results, sessions, tokens
-from webapp.extensions import flatpeak, redis_store
+from webapp.extensions import flatpeak, ledger, redis_store
 from webapp.flatpeak import mask
 from webapp.flow_state import FlowState, flow_state
 from webapp.htmx import navigate, personal
@@ -259,11 +260,14 @@ def external() -> Response:
     known = tokens.recall(redis_store(), token)
     if known is not None and known.get("state") == "done":
         return already_complete(state)
-    if known is not None:
+    if known is not None and not _entered_moments_ago(token, known):
         # A token we know has been entered before (or was made for a start link): its link is
         # spent. Entering it again in a browser that does not hold its flow would put that
         # browser into someone else's flow (the token leaks to its customer through the
-        # provider login's URL), so it is never accepted twice.
+        # provider login's URL, minutes later), so it is not accepted twice. Except within the
+        # grace a start link has (START_LINK_REUSE_GRACE): a double click, or nginx repeating
+        # the request on another instance when the first died before its answer (and cookie)
+        # reached the browser.
         log.info("entry with token %s refused: its link was used before", mask(token))
         return render_view(
             "flow/link_used.html", 410, completed=False, live_flow_url=_live_flow_url(state)
@@ -281,6 +285,20 @@ def external() -> Response:
     if _live(state):
         return hold_for_choice(state, pending)
     return accept_external(token, request.args.get("origin"), locale)
+
+
+def _entered_moments_ago(token: str, known: dict[str, Any]) -> bool:
+    """Whether a partner's token was first entered here (``/connect?fp_cot=``, not a start
+    link) within START_LINK_REUSE_GRACE seconds, and its flow is still on its first page: a
+    repeat can then only ever land where nothing has been typed or sent."""
+    entered_at = known.get("entered_at")
+    if known.get("state") != "active" or not isinstance(entered_at, int | float):
+        return False
+    grace = float(current_app.config["START_LINK_REUSE_GRACE"])
+    if not 0 <= time.time() - float(entered_at) <= grace:
+        return False
+    state = ledger(token).state()
+    return state is None or (state.version <= 1 and state.pending is None)
 
 
 def check_partner_token(token: str) -> Response | None:
@@ -340,11 +358,17 @@ def accept_external(token: str, origin: str | None, locale: str | None = None) -
     locale = use_locale(locale) or (tokens.locale_of(known) if known else None)
     if known is None:
         # Remember it so the provider return and the callback work even when this browser's
-        # cookie does not survive.
+        # cookie does not survive; and when it was entered (_entered_moments_ago).
         tokens.remember(
             redis_store(),
             token,
-            {"entry": flow_entry, "embed_origin": origin, "state": "active", "locale": locale},
+            {
+                "entry": flow_entry,
+                "embed_origin": origin,
+                "state": "active",
+                "locale": locale,
+                "entered_at": round(time.time(), 3),
+            },
             EXTERNAL_TOKEN_TTL,
         )
     launch = sessions.start_flow(token, flow_entry, origin, locale)

@@ -158,3 +158,34 @@ def test_the_done_page_talks_to_the_flows_own_partner(app: Flask, browser: Brows
     page = connect_library_tariff(browser)
     assert page.url.startswith("/connect/done?")
     assert 'data-parent-origin="https://partner.example"' in page.html
+
+
+def test_a_repeated_callback_request_ends_where_the_first_did(
+    app: Flask, client: FlaskClient, browser: Browser
+) -> None:
+    """The callback ends the flow and its session. When the same request comes again (nginx
+    retrying it on another instance after the first died before its answer left), it is sent
+    to the same end, by the cookie or the single-use code it carried; nobody else is."""
+    start(app, browser, "repeat-callback")
+    cookie = client.get_cookie("fpconnect")
+    assert cookie is not None
+    browser.submit(GB_ADDRESS)
+    browser.provider("Northwind Energy")
+    browser.tariff("Northwind Fixed 12M")
+    browser.submit({"term": "none"})
+    done = browser.action("SAVE")
+    assert done.status == 200 and done.state == "done"
+    callback = next(url for url in browser.redirects if "/connect/callback" in url)
+    first_end = browser.redirects[browser.redirects.index(callback) + 1]
+    assert "launch=" in callback
+
+    # The same request again, as it left the browser: its old cookie and its code.
+    again = app.test_client()
+    again.set_cookie("fpconnect", cookie.value)
+    repeated = again.get(callback)
+    assert repeated.status_code == 303 and repeated.headers["Location"] == first_end
+    # The code alone (a frame without cookies) ends there too.
+    assert app.test_client().get(callback).headers.get("Location") == first_end
+    # Another browser with neither is told there is no flow.
+    stranger = app.test_client().get("/connect/callback")
+    assert stranger.status_code == 404

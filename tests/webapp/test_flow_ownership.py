@@ -13,8 +13,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from devstack.stack import SandboxServer
-from tests.webapp.conftest import GB_ADDRESS, Browser, Page
+from devstack.stack import RedisServer, SandboxServer
+from tests.webapp.conftest import GB_ADDRESS, Browser, Page, app_config
+from webapp import create_app
 from webapp.start_links import sign_start
 
 COOKIE = "fpconnect"
@@ -206,9 +207,12 @@ def test_an_in_flow_launch_code_from_another_site_opens_nothing(app: Flask) -> N
     assert session_cookies(shown) == []
 
 
-def test_a_spent_token_link_puts_no_browser_into_its_flow(app: Flask) -> None:
+def test_a_spent_token_link_puts_no_browser_into_its_flow(
+    redis_server: RedisServer, sandbox: SandboxServer
+) -> None:
     """A token link once entered (its customer can read the token in the provider login's URL)
-    is refused in any browser that does not already hold its flow."""
+    is refused in any browser that does not already hold its flow (past the grace below)."""
+    app = create_app(app_config(redis_server, sandbox, START_LINK_REUSE_GRACE=0))
     owner = app.test_client()
     token = partner_token(app)
     assert owner.get(f"/connect?fp_cot={token}").status_code == 303
@@ -216,6 +220,22 @@ def test_a_spent_token_link_puts_no_browser_into_its_flow(app: Flask) -> None:
     again = stranger.get(f"/connect?fp_cot={token}")
     assert again.status_code == 410 and 'data-flow-state="link-used"' in again.text
     assert session_cookies(again) == []
+
+
+def test_a_token_link_repeated_at_once_lands_on_its_untouched_first_page(app: Flask) -> None:
+    """Within START_LINK_REUSE_GRACE (as for a start link) the same link again (a double
+    click, or nginx repeating the request on another instance when the first died before its
+    answer and cookie reached the browser) opens the flow, but only while nothing has been
+    sent from its first page; once a step has, even a moment later, it is refused."""
+    token = partner_token(app)
+    lost = app.test_client()  # the answer to this one never arrives
+    assert lost.get(f"/connect?fp_cot={token}").status_code == 303
+    retried = Browser(app.test_client())
+    page = retried.get(f"/connect?fp_cot={token}")
+    assert page.route == "postal_address_capture", page.text()[:300]
+    assert retried.submit(GB_ADDRESS).route == "provider_select"
+    late = app.test_client().get(f"/connect?fp_cot={token}")
+    assert late.status_code == 410 and 'data-flow-state="link-used"' in late.text
 
 
 def test_a_callback_link_adopts_no_unfinished_flow(app: Flask, client: FlaskClient) -> None:
