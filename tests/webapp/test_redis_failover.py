@@ -50,7 +50,8 @@ def app_server(
         "APP_ENV": "development",
         "DEMO_ENABLED": "true",
         "REDIS_RESULT_REPLICAS": "1",
-        "REDIS_RESULT_WAIT_MS": "500",
+        # Generous for a busy CI machine; only the silent-replica test waits it out.
+        "REDIS_RESULT_WAIT_MS": "2000",
         # Longer than a failover takes here (down-after 1 s, then the election), so a request
         # made the moment the primary dies is answered once the replica is promoted.
         "REDIS_FAILOVER_WAIT": "10",
