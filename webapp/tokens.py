@@ -44,27 +44,30 @@ def _key(connect_token: str) -> str:
     return _PREFIX + digest(connect_token)
 
 
-def remember(
+def _write_json(
     client: redis.Redis,
-    connect_token: str,
-    context: dict[str, Any],
+    key: str,
+    value: dict[str, Any],
     ttl: int,
-    durability: Durability | None = None,
+    durability: Durability | None,
+    what: str,
 ) -> None:
-    """Keep ``context``; with ``durability``, wait for replicas, but never fail for want of one:
-    this record only helps a browser without its cookie, the stored result is what matters."""
-    key, value, seconds = _key(connect_token), json.dumps(context), max(60, int(ttl))
+    """Keep ``value`` for ``ttl`` seconds (at least a minute); with ``durability``, wait for
+    replicas, but never fail for want of one: neither record here is what a completion must not
+    lose (the stored result is)."""
+    seconds = max(60, int(ttl))
+    encoded = json.dumps(value)
     write_durably(
         client,
-        lambda pipe: pipe.set(key, value, ex=seconds),
+        lambda pipe: pipe.set(key, encoded, ex=seconds),
         durability,
-        what="token record",
+        what=what,
         required=False,
     )
 
 
-def recall(client: redis.Redis, connect_token: str) -> dict[str, Any] | None:
-    raw = client.get(_key(connect_token))
+def _read_json(client: redis.Redis, key: str) -> dict[str, Any] | None:
+    raw = client.get(key)
     if not raw:
         return None
     try:
@@ -72,6 +75,21 @@ def recall(client: redis.Redis, connect_token: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def remember(
+    client: redis.Redis,
+    connect_token: str,
+    context: dict[str, Any],
+    ttl: int,
+    durability: Durability | None = None,
+) -> None:
+    """Keep ``context``: it helps a browser without its cookie find the token's flow."""
+    _write_json(client, _key(connect_token), context, ttl, durability, "token record")
+
+
+def recall(client: redis.Redis, connect_token: str) -> dict[str, Any] | None:
+    return _read_json(client, _key(connect_token))
 
 
 def update(
@@ -100,15 +118,9 @@ def issue_receipt(
     customer's provider and tariff by trying names; stored under its hash like the token's.
     """
     receipt = secrets.token_urlsafe(24)
-    key, value, seconds = _RECEIPT_PREFIX + digest(receipt), json.dumps(summary), max(60, int(ttl))
-    # Not required: without its receipt the done page still shows the outcome (its URL says it).
-    write_durably(
-        client,
-        lambda pipe: pipe.set(key, value, ex=seconds),
-        durability,
-        what="completion receipt",
-        required=False,
-    )
+    # Without its receipt the done page still shows the outcome (its URL says it).
+    key = _RECEIPT_PREFIX + digest(receipt)
+    _write_json(client, key, summary, ttl, durability, "completion receipt")
     return receipt
 
 
@@ -116,14 +128,7 @@ def read_receipt(client: redis.Redis, receipt: str | None) -> dict[str, Any] | N
     """The summary a receipt names; None for a name of the wrong shape, unknown or expired."""
     if not receipt or not _RECEIPT_RE.match(receipt):
         return None
-    raw = client.get(_RECEIPT_PREFIX + digest(receipt))
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return _read_json(client, _RECEIPT_PREFIX + digest(receipt))
 
 
 def locale_of(context: dict[str, Any]) -> str | None:
