@@ -87,10 +87,13 @@ class FailoverRetry(Retry):
                     fail(error, failures)
                 else:
                     fail(error)
-                pause = self._backoff.compute(failures)
-                if failures > self._retries or time.monotonic() + pause > deadline:
+                # The last pause is cut to the deadline rather than skipped, so the final
+                # attempt lands at the end of the budget: late in a failover is when the new
+                # primary is most likely to answer.
+                remaining = deadline - time.monotonic()
+                if failures > self._retries or remaining <= 0:
                     raise error
-                time.sleep(pause)
+                time.sleep(min(self._backoff.compute(failures), remaining))
 
 
 def _retry(url: str, budget: float) -> Retry | None:
