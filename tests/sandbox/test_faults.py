@@ -26,13 +26,14 @@ def faulty(sandbox_factory):
 
 def test_latency(faulty, http):
     flow = Connect(faulty, http)
-    _set(faulty, latency_ms=300)
+    # A whole second, so an unfaulted request on a busy CI machine cannot be mistaken for one.
+    _set(faulty, latency_ms=1000)
     started = time.monotonic()
     flow.restore()
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 1.0
     started = time.monotonic()
     requests.get(f"{faulty.url}/_sandbox/health", timeout=10)  # hooks are never faulted
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0
 
 
 def test_server_errors(faulty, http):

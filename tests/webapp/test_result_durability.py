@@ -50,7 +50,8 @@ def test_a_primary_without_replicas_stores_at_once_with_a_warning(
     started = time.monotonic()
     with caplog.at_level(logging.WARNING):
         saved = save(redis_server, "durability-alone")
-    assert time.monotonic() - started < SHORT_WAIT.timeout_ms / 1000  # no WAIT at all
+    # A WAIT would take its whole 3 s here (no replica can answer); half of it is load slack.
+    assert time.monotonic() - started < ONE_REPLICA.timeout_ms / 1000 / 2
     assert results.get(redis_server.client(), "durability-alone") == saved
     assert "no replica is in sync" in caplog.text
     assert "durability-alone" not in caplog.text  # a key names a customer
