@@ -164,6 +164,7 @@ def step() -> Response:
         return navigate(show_url())
     posted_route = request.form.get("route", "")
     posted_version = steps.parse_version(request.form.get(steps.VERSION_FIELD))
+    posted_fp = request.form.get(steps.PAGE_FIELD, "")[:64]
     if posted_version is None:
         return unversioned(token, cached, posted_route)
     flow_ledger = ledger(token)
@@ -180,21 +181,25 @@ def step() -> Response:
                 posted_route=posted_route,
                 cached=cached,
                 ask=lambda: flatpeak().restore(token),
+                posted_fp=posted_fp,
             )
         except FlatPeakError as exc:
             log.warning("could not check step %s with connect: %s", posted_route, exc)
             return step_failed(cached, exc)
         if isinstance(decision, steps.Refused):
             return connect_refused(decision.error)
+        # Past the posted form's version, whatever the ledger had: a ledger that lost writes
+        # must not hand that number out again.
+        newer = posted_version + 1
         if isinstance(decision, steps.Current):
             if decision.landed:
                 log.info("step %s had landed before the retry; not resending", posted_route)
-                version = flow_ledger.observe(decision.page, stepped=True)
+                version = flow_ledger.observe(decision.page, stepped=True, at_least=newer)
                 return respond(decision.page, after_post=True, version=version)
-            return show_current(decision.page)
+            return show_current(decision.page, at_least=newer)
         version = decision.version
         if version is None:
-            version = flow_ledger.observe(decision.page)
+            version = flow_ledger.observe(decision.page, at_least=posted_version)
         if decision.settle:
             flow_ledger.settle()
         return send_step(token, decision.page, version, flow_ledger, lock)
@@ -273,11 +278,11 @@ def step_failed(page: Page, exc: FlatPeakError) -> Response:
     )
 
 
-def show_current(answer: Page) -> Response:
+def show_current(answer: Page, *, at_least: int = 0) -> Response:
     """Connect's current page after a form that could not be sent: with the notice that
     nothing was sent (pages we render), or whatever that page calls for (redirect, completion)."""
     state = flow_state()
-    version = ledger(state.token).observe(answer) if state.token else None
+    version = ledger(state.token).observe(answer, at_least=at_least) if state.token else None
     if adapter_for(answer.route) is None:
         return respond(answer, version=version)
     state.page = answer

@@ -27,7 +27,9 @@ from webapp.upstream_errors import AuthFailed, FlatPeakError, UpstreamTimeout
 log = logging.getLogger(__name__)
 
 # Form fields that are plumbing, not the customer's answers.
-_PLUMBING = frozenset({"csrf_token", sessions.FLOW_FIELD, "route", "action", steps.VERSION_FIELD})
+_PLUMBING = frozenset(
+    {"csrf_token", sessions.FLOW_FIELD, "route", "action", steps.VERSION_FIELD, steps.PAGE_FIELD}
+)
 
 
 def render_view(template: str, status: int = 200, **context: Any) -> Response:
@@ -64,6 +66,7 @@ def render_page(
         version = ledger(token).version_of(page)
     # Read by the step forms (_partials/forms.html), which are built once, without context.
     g.page_version = version
+    g.page_fp = steps.fingerprint(page)
     return htmx.render(adapter.template, status, **context)
 
 

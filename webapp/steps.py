@@ -11,7 +11,10 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   field ``version``). It moves on whenever a page object from Connect differs from the last one
   seen (``fp``, a fingerprint of route, data and actions) and after every accepted step, even one
   that answers an identical page. A POST whose version is not the current one is never sent: the
-  flow resumes with ``session_restore`` and shows the true current page with a notice.
+  flow resumes with ``session_restore`` and shows the true current page with a notice. A
+  version *ahead* of the ledger means Redis lost the ledger's latest writes (a failover; the
+  form also carries its page's fingerprint, hidden field ``page``): Connect is asked, the form
+  counts if it is for Connect's current page, and the ledger catches up with its version.
 * A short lock per flow and page version (``SET NX PX`` with a random owner token, released only
   by its owner with a compare-and-delete) is held from the version check to the recorded answer,
   so of N posts racing each other from one page exactly one is sent; the others wait (bounded by
@@ -72,6 +75,8 @@ from webapp.page import Page
 from webapp.upstream_errors import ConnectError
 
 VERSION_FIELD = "version"
+# The fingerprint of the page a form was rendered from (hidden field; see ``decide``).
+PAGE_FIELD = "page"
 LEDGER_PREFIX = "connect:steps:"
 LOCK_PREFIX = "connect:steplock:"
 # As long as a connect token usually lives (a day); every write renews it.
@@ -90,8 +95,10 @@ log = logging.getLogger(__name__)
 # Record a page Connect answered: move the version on when the page differs, or after an
 # accepted step whose note is still pending (an identical page answered; a reader who saw the
 # new page first has already moved it and cleared the note), remember the page, and clear the
-# note: one atomic step, so two observers of one change cannot both move it. With a second key
-# (a step lock) and its owner token, that lock is given up in the same round trip.
+# note: one atomic step, so two observers of one change cannot both move it. The version never
+# ends below ARGV[5], the version of a form the ledger had lost track of (``decide``), so
+# version numbers already handed out are not handed out again. With a second key (a step
+# lock) and its owner token, that lock is given up in the same round trip.
 _OBSERVE = """
 local fp = redis.call('HGET', KEYS[1], 'fp')
 local stepped = ARGV[3] == '1' and redis.call('HEXISTS', KEYS[1], 'pending') == 1
@@ -103,8 +110,13 @@ if fp ~= ARGV[1] or stepped then
 else
   version = tonumber(redis.call('HGET', KEYS[1], 'version'))
 end
+local floor = tonumber(ARGV[5])
+if version < floor then
+  version = floor
+  redis.call('HSET', KEYS[1], 'version', floor)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[5] then
+if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[6] then
   redis.call('DEL', KEYS[2])
 end
 return version
@@ -229,11 +241,25 @@ class Ledger:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def observe(self, page: Page, *, stepped: bool = False, release: StepLock | None = None) -> int:
+    def observe(
+        self,
+        page: Page,
+        *,
+        stepped: bool = False,
+        release: StepLock | None = None,
+        at_least: int = 0,
+    ) -> int:
         """Record a page object Connect answered; ``stepped`` after an accepted step. With
-        ``release``, that lock is given up in the same round trip."""
+        ``release``, that lock is given up in the same round trip; ``at_least`` is the lowest
+        version the page may get (a form's, when the ledger was behind it)."""
         keys = [self.key]
-        args: list[Any] = [fingerprint(page), page.route, "1" if stepped else "0", LEDGER_TTL]
+        args: list[Any] = [
+            fingerprint(page),
+            page.route,
+            "1" if stepped else "0",
+            LEDGER_TTL,
+            at_least,
+        ]
         if release is not None and release.held:
             keys.append(release.key)
             args.append(release.token)
@@ -497,11 +523,13 @@ def decide(
     posted_route: str,
     cached: Page,
     ask: Callable[[], Page | ConnectError],
+    posted_fp: str = "",
 ) -> Decision:
     """Whether a posted step form may be sent, from what the step lock found.
 
-    ``state`` is the ledger as the lock for page ``posted_version`` found it; ``posted_version``
-    and ``posted_route`` are what the form carried, ``cached`` is the page the session last
+    ``state`` is the ledger as the lock for page ``posted_version`` found it; ``posted_version``,
+    ``posted_route`` and ``posted_fp`` (the fingerprint of the page the form was rendered from;
+    empty from an older form) are what the form carried, ``cached`` is the page the session last
     showed, and ``ask`` asks Connect for the flow's current page (``session_restore``), called
     only when the answer depends on it. A failure to ask
     (:class:`~webapp.upstream_errors.FlatPeakError`) propagates: nothing was decided.
@@ -511,13 +539,19 @@ def decide(
     def current(answer: Page | ConnectError, landed: bool = False) -> Current | Refused:
         return Refused(answer) if isinstance(answer, ConnectError) else Current(answer, landed)
 
-    if state is None:
-        # No record (Redis lost it, or it expired): Connect says where the flow is, and the
-        # form counts only if it is for exactly that page.
+    if state is None or state.version < posted_version:
+        # No record (Redis lost it, or it expired), or a record older than the form: the
+        # form's version was handed out by a write Redis has since lost (a primary that died
+        # before its replica had it, an append-only file short of its last second), and the
+        # session may have lost the page with it. Connect says where the flow is, and the form
+        # counts only if it is for exactly that page; the caller records it at the form's
+        # version, so numbers already handed out are not handed out again.
         answer = ask()
         if isinstance(answer, ConnectError):
             return Refused(answer)
-        if answer.route != posted_route or fingerprint(answer) != fingerprint(cached):
+        if answer.route != posted_route or fingerprint(answer) != (
+            posted_fp or fingerprint(cached)
+        ):
             return Current(answer)
         return Proceed(answer, None)
     if state.version != posted_version or state.route != posted_route:

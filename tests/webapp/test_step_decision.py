@@ -46,6 +46,7 @@ def run(
     posted: int = 3,
     route: str = "postal_address_capture",
     cached: Page = ADDRESS,
+    page: str = "",
 ):
     return decide(
         state,
@@ -53,6 +54,7 @@ def run(
         posted_route=route,
         cached=cached,
         ask=connect,
+        posted_fp=page,
     )
 
 
@@ -79,6 +81,41 @@ def test_no_record_proceeds_only_when_connect_is_on_the_posted_page() -> None:
     # Another page with the same route (Connect has other data now) is not the posted page.
     refilled = Page(route="postal_address_capture", data={"postal_address": {"city": "Leeds"}})
     assert run(None, Connect(refilled)) == Current(refilled)
+
+
+def test_a_ledger_behind_the_form_proceeds_when_connect_is_on_the_forms_page() -> None:
+    """Redis lost the ledger's (and the session's) last writes in a failover: the ledger is on
+    the address page at 3, the customer's form is from the provider page at 4, and the session
+    still caches the address page. The form names its page, so it is still recognised."""
+    connect = Connect(PROVIDERS)
+    lost = run(
+        state_of(ADDRESS, version=3),
+        connect,
+        posted=4,
+        route="provider_select",
+        page=fingerprint(PROVIDERS),
+    )
+    assert lost == Proceed(PROVIDERS, None)  # the caller records it at the form's version
+    assert connect.asked == 1
+
+
+def test_a_ledger_behind_the_form_still_refuses_a_form_for_another_page() -> None:
+    connect = Connect(PROVIDERS)
+    stale = Page(route="provider_select", data={"providers": [{"id": "prv_gone"}]})
+    posted = {"posted": 4, "route": "provider_select", "page": fingerprint(stale)}
+    assert run(state_of(ADDRESS, version=3), connect, **posted) == Current(PROVIDERS)
+    # Without the form's fingerprint (a page rendered before it was added), the session's.
+    assert run(state_of(ADDRESS), connect, posted=4, route="provider_select") == Current(PROVIDERS)
+    assert run(
+        state_of(ADDRESS), connect, posted=4, route="provider_select", cached=PROVIDERS
+    ) == Proceed(PROVIDERS, None)
+
+
+def test_the_form_fingerprint_cannot_make_a_stale_version_current() -> None:
+    """An old form (the ledger is past it) never proceeds, whatever fingerprint it carries."""
+    connect = Connect(PROVIDERS)
+    posted = {"posted": 3, "route": "provider_select", "page": fingerprint(PROVIDERS)}
+    assert run(state_of(PROVIDERS, version=5), connect, **posted) == Current(PROVIDERS)
 
 
 def test_a_pending_send_that_landed_is_not_sent_again() -> None:

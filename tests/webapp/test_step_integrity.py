@@ -297,6 +297,40 @@ def test_a_ledger_redis_lost_is_rebuilt_from_connect(
     assert len(sent(sandbox, token, "postal_address_capture")) == 1
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
+def test_a_failover_that_lost_the_last_writes_still_takes_the_next_step(
+    client: FlaskClient, app_redis, sandbox: SandboxServer, htmx: bool
+) -> None:
+    """Replication is asynchronous, so a Redis primary that dies can take its last writes with
+    it: the replica promoted has the ledger and the session as they were a step ago, while the
+    customer is already looking at the next page. Their form names its version and its page,
+    so it is checked with Connect and sent once, not turned away as a page the flow had left
+    (which the customer could only answer by pressing again)."""
+    browser = started(client, htmx=htmx)
+    token = token_of(client)
+    before = {key: app_redis.dump(key) for key in app_redis.scan_iter("*")}
+    page = browser.submit(GB_ADDRESS)
+    assert page.route == "provider_select"
+    app_redis.flushdb()  # the replica as it was: without the step's writes
+    for key, value in before.items():
+        app_redis.restore(key, 0, value)
+
+    providers = browser.page
+    page = browser.provider("Northwind Energy")
+    assert page.status == 200 and page.route == "tariff_select", page.text()[:300]
+    assert MOVED_ON not in page.html
+    assert len(sent(sandbox, token, "provider_select")) == 1
+    assert len(sent(sandbox, token, "postal_address_capture")) == 1
+
+    # The same form again (a double tap, Back and resend): the ledger has caught up with the
+    # version the form carried, so this one is a page the flow has left and is not sent.
+    browser.page = providers
+    page = browser.provider("Northwind Energy")
+    assert page.route == "tariff_select" and MOVED_ON in page.html
+    assert len(sent(sandbox, token, "provider_select")) == 1
+    assert browser.tariff("Northwind Fixed 12M").route == "contract_term_capture"
+
+
 def test_a_step_without_a_page_version_is_never_sent(
     client: FlaskClient, sandbox: SandboxServer
 ) -> None:

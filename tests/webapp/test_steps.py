@@ -84,3 +84,17 @@ def test_scripts_survive_a_script_cache_flush(redis_server: RedisServer) -> None
     lock = ledger.lock(0)
     assert lock.acquire()
     assert ledger.observe(PAGE, release=lock) == 1
+
+
+def test_a_recorded_page_never_gets_a_version_below_the_floor(redis_server: RedisServer) -> None:
+    """After lost writes, the ledger catches up with the version a form carried, so a number
+    already handed out is not handed out again for another page."""
+    ledger = fresh_ledger(redis_server)
+    assert ledger.observe(PAGE) == 1
+    assert ledger.observe(NEXT, at_least=7) == 7
+    assert ledger.observe(NEXT) == 7  # the same page: no move
+    assert ledger.observe(NEXT, stepped=True, at_least=3) == 7  # no pending note: no move
+    assert ledger.observe(PAGE, at_least=2) == 8  # a floor below the version changes nothing
+    assert ledger.state() == steps.State(
+        version=8, fp=steps.fingerprint(PAGE), route=PAGE.route, pending=None
+    )
