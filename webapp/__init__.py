@@ -149,6 +149,28 @@ def _register_errors(app: Flask) -> None:
 # append-only file takes about that long).
 STORE_RETRY_AFTER = 10
 OUTAGE_HEADER = "X-Connect-Outage"
+# A plain form post the outage met is carried into the 503 page to be sent again, up to this
+# many fields of at most this many characters (every form of ours is far smaller).
+RESEND_MAX_FIELDS = 64
+RESEND_MAX_CHARS = 4000
+
+
+def _resendable_fields() -> list[tuple[str, str]]:
+    """The fields of a plain (no-JS) form post, to post again from the 503 page.
+
+    htmx keeps a failed step's form on screen as typed; a browser without JavaScript shows the
+    503 page instead, and its Back button reloads the step (our pages are ``no-store``), so what
+    was typed would be lost. Sending the very same fields again is safe: the CSRF token and the
+    step ledger judge the repeat as they would the first post. A post too large to carry whole
+    gets no form (changing a field would send something else), only the link back."""
+    if request.method != "POST" or wants_fragment():
+        return []
+    fields = list(request.form.items(multi=True))
+    if len(fields) > RESEND_MAX_FIELDS or any(
+        len(name) + len(value) > RESEND_MAX_CHARS for name, value in fields
+    ):
+        return []
+    return fields
 
 
 def _store_down_page() -> Response:
@@ -163,7 +185,10 @@ def _store_down_page() -> Response:
     # A GET can simply be repeated; after a post, the flow's page says where things stand.
     retry_url = request.path if request.method in ("GET", "HEAD") else url_for("flow.show")
     response = make_response(
-        render_template("errors/503.html", status=503, retry_url=retry_url), 503
+        render_template(
+            "errors/503.html", status=503, retry_url=retry_url, resend=_resendable_fields()
+        ),
+        503,
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Retry-After"] = str(STORE_RETRY_AFTER)

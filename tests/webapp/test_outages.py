@@ -207,7 +207,14 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     stack.redis.kill(signal.SIGKILL)
 
     assert_store_down(send(customer, "GET", "/connect/flow"))
-    assert_store_down(send(customer, "POST", "/connect/flow", data=choice))
+    no_js_post = send(customer, "POST", "/connect/flow", data=choice)
+    assert_store_down(no_js_post)
+    # Without JavaScript the 503 page carries the post whole, to send again: nothing typed is
+    # lost to a Back button that reloads the step.
+    outage_page = Page(503, "/connect/flow", no_js_post.text, dict(no_js_post.headers))
+    (resend,) = outage_page.forms
+    assert resend.is_post and resend.action == "/connect/flow"
+    assert dict(resend.fields) == choice
     assert_store_down(send(customer, "GET", "/"))
     htmx = hx_headers(on_provider_page)
     assert_store_down(send(customer, "POST", "/connect/flow", data=choice, headers=htmx))
@@ -226,7 +233,8 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     # posted before the outage (same CSRF token) still works.
     page = customer.get("/connect/flow")
     assert page.status == 200 and page.route == "provider_select", page.text()[:300]
-    page = customer.open("/connect/flow", "POST", data=choice)
+    customer.page = outage_page  # the no-JS customer presses "Send my answers again"
+    page = customer.submit(form=resend)
     assert page.route == "tariff_select", page.text()[:300]
     finish_from_tariffs(stack, customer)
 
