@@ -174,6 +174,10 @@ def step() -> Response:
     if not lock.acquire():
         return still_sending(cached)
     try:
+        if lock.state is not None and lock.state.version < posted_version:
+            # Only lost writes produce this (a failover, an append-only file short of its last
+            # second): worth an operator's notice. steps.decide checks the form with Connect.
+            log.warning("step %s: the form is ahead of the step ledger", posted_route)
         try:
             decision = steps.decide(
                 lock.state,

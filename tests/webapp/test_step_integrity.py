@@ -299,7 +299,7 @@ def test_a_ledger_redis_lost_is_rebuilt_from_connect(
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
 def test_a_failover_that_lost_the_last_writes_still_takes_the_next_step(
-    client: FlaskClient, app_redis, sandbox: SandboxServer, htmx: bool
+    client: FlaskClient, app_redis, sandbox: SandboxServer, htmx: bool, caplog
 ) -> None:
     """Replication is asynchronous, so a Redis primary that dies can take its last writes with
     it: the replica promoted has the ledger and the session as they were a step ago, while the
@@ -321,6 +321,7 @@ def test_a_failover_that_lost_the_last_writes_still_takes_the_next_step(
     assert MOVED_ON not in page.html
     assert len(sent(sandbox, token, "provider_select")) == 1
     assert len(sent(sandbox, token, "postal_address_capture")) == 1
+    assert "the form is ahead of the step ledger" in caplog.text  # an operator hears of it
 
     # The same form again (a double tap, Back and resend): the ledger has caught up with the
     # version the form carried, so this one is a page the flow has left and is not sent.
