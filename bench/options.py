@@ -42,6 +42,9 @@ class Options:
     # Which stacks to run the app phases on, in turn: "single" (devstack.stack.Stack) and
     # "topology" (nginx in front of TOPOLOGY_APPS instances, devstack.topology).
     stacks: tuple[str, ...] = ("single",)
+    # The topology's Redis: "ha" (primary, replica, three Sentinels, as deploy/ ships it) or
+    # "single" (one append-only redis-server: what the Sentinel client costs, by difference).
+    topology_redis: str = "ha"
     # Seconds of unmeasured load on each stack before its first phase: fresh workers compile
     # templates, fill caches and open pools on their first requests, which made whichever
     # phase ran first look slower and its memory look like it grew.

@@ -234,6 +234,12 @@ def parse_args(argv: list[str] | None) -> Options:
         action="store_true",
         help=f"also run the app phases through nginx in front of {TOPOLOGY_APPS} instances",
     )
+    parser.add_argument(
+        "--topology-redis",
+        choices=("ha", "single"),
+        default=Options.topology_redis,
+        help="the topology's Redis: ha (primary, replica, 3 Sentinels; default) or single",
+    )
     parser.add_argument("--no-weight", action="store_true", help="skip the page weight")
     parser.add_argument(
         "--logs",
@@ -272,6 +278,7 @@ def parse_args(argv: list[str] | None) -> Options:
         seed=args.seed,
         warmup=args.warmup,
         stacks=("single", "topology") if args.topology else ("single",),
+        topology_redis=args.topology_redis,
     )
 
 

@@ -98,6 +98,8 @@ class BenchTarget:
     redis_url: str  # the app's database, where the driver checks the stored ids
     apps: list[Service]  # gunicorn masters
     others: dict[str, Service] = field(default_factory=dict)  # e.g. nginx, metered too
+    # Groups of processes metered under one label (a replica and its Sentinels).
+    groups: dict[str, list[Service]] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -112,6 +114,8 @@ class BenchTarget:
         }
         for label, service in self.others.items():
             groups[label] = [(service.pid, True)]
+        for label, services in self.groups.items():
+            groups[label] = [(service.pid, False) for service in services]
         return groups
 
 
@@ -136,15 +140,17 @@ NGINX_BEHIND_BALANCER = "    set_real_ip_from 127.0.0.1;\n    real_ip_header X-F
 
 @contextmanager
 def running_topology(
-    options: StackOptions | None = None, keep_logs: Path | None = None
+    options: StackOptions | None = None,
+    keep_logs: Path | None = None,
+    redis_ha: bool = True,
 ) -> Iterator[BenchTarget]:
     """``devstack.topology.Topology``: nginx (the shipped site template) in front of
     TOPOLOGY_APPS app instances, each run as ``running_stack`` runs the one (production
     settings, the same gunicorn options, recycling off), the sandbox under the same gunicorn
-    options with a Redis of its own, and the app's Redis: one append-only redis-server, not the
-    Sentinel trio, since the bench measures the app and nginx's hop, not a failover (what the
-    Sentinel client adds per request is one ``SENTINEL MASTERS`` a second per process, and a
-    ``WAIT`` per completion; ``tests/topology/`` runs flows through the whole of it).
+    options with a Redis of its own, and the app's Redis as ``deploy/`` ships it: a primary, a
+    replica and three Sentinels, with the topology's operational settings (results ``WAIT`` for
+    the replica, the failover wait). ``redis_ha=False`` puts one append-only redis-server there
+    instead, to see by difference what the Sentinel client and the replica cost.
 
     nginx listens on plain http here (production's include is the TLS one), so the app sees
     ``X-Forwarded-Proto: http`` from it; the production cookie does not depend on that (it
@@ -159,7 +165,7 @@ def running_topology(
             topo = Topology(
                 workdir,
                 instances=TOPOLOGY_APPS,
-                redis_ha=False,
+                redis_ha=redis_ha,
                 app_gunicorn=options.gunicorn(),
                 sandbox_gunicorn=options.gunicorn(),
                 app_settings=production_settings(hops=1),  # nginx is the proxy it trusts
@@ -175,17 +181,29 @@ def running_topology(
 
 
 def topology_target(topo: Any) -> BenchTarget:
+    from devstack.sentinel import RedisHA
+
+    redis, groups, kind = topo.redis, {}, "one append-only Redis"
+    if isinstance(topo.redis, RedisHA):
+        # The driver checks stored ids on the primary itself; the replica and the Sentinels
+        # are metered apart from it.
+        redis = topo.redis.primary()
+        replicas = [server for server in topo.redis.servers if server is not redis]
+        groups = {"redis replica": replicas, "sentinels": list(topo.redis.sentinels)}
+        kind = "Redis primary, replica and 3 Sentinels"
     return BenchTarget(
         name="topology",
         url=topo.url,
         sandbox=topo.sandbox,
-        redis=topo.redis,
-        redis_url=topo.redis_url(APP_DB),
+        redis=redis,
+        redis_url=redis.url(APP_DB),
         apps=list(topo.apps),
         others={"nginx": topo.nginx, "sandbox redis": topo.sandbox_redis},
+        groups=groups,
         description=(
             f"nginx at {topo.url} in front of {len(topo.apps)} app instances "
-            f"({', '.join(app.url for app in topo.apps)}); the sandbox with a Redis of its own"
+            f"({', '.join(app.url for app in topo.apps)}); {kind}; "
+            "the sandbox with a Redis of its own"
         ),
     )
 
@@ -193,7 +211,8 @@ def topology_target(topo: Any) -> BenchTarget:
 @contextmanager
 def running_target(name: str, options: Options) -> Iterator[BenchTarget]:
     if name == "topology":
-        with running_topology(options.stack, options.keep_logs) as target:
+        redis_ha = options.topology_redis == "ha"
+        with running_topology(options.stack, options.keep_logs, redis_ha) as target:
             yield target
     else:
         with running_stack(options.stack, options.keep_logs) as stack:

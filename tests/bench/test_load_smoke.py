@@ -114,7 +114,8 @@ def test_think_time_smoke() -> None:
 
 @pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="nginx not installed")
 def test_topology_smoke() -> None:
-    """The same app phase through nginx in front of two instances, side by side with one."""
+    """The same app phase through nginx in front of two instances (Redis with a replica and
+    Sentinels), side by side with one."""
     options = parse_args(
         ["--topology", "--phases", "app", "--sessions", "cookie", "--customers", "3",
          "--duration", "3", "--no-weight", "--workers", "1", "--threads", "4", "--warmup", "0"]
@@ -123,6 +124,8 @@ def test_topology_smoke() -> None:
     assert list(report.phases) == ["app cookie", "topology app cookie"]
     topology = report.phases["topology app cookie"]
     assert topology.stack == "topology" and set(topology.cpu) >= {"app", "nginx"}
+    # The Redis deploy/ ships: the replica and the Sentinels are metered too.
+    assert set(topology.cpu) >= {"redis", "redis replica", "sentinels"}
     for label, phase in report.phases.items():
         server_errors, unexpected = phase.statuses()
         assert phase.failed == 0, (label, phase.raw["failures"])
