@@ -38,7 +38,7 @@ def test_manual_path_without_javascript(open_page, auditor, start_url) -> None:
     audit.check("nojs-rate_fixed_capture-errors", axe=False)
     flow.fixed_rate("21")
     flow.tariff_name("No Script Fixed")
-    flow.contract_term("date", end_date="2027-06-30")
+    flow.contract_term("date", end_date="2099-06-30")
     flow.expect_route("summary_fixed_confirm")
     flow.save()
     expect_done(page)

@@ -56,7 +56,7 @@ def to_provider_select(browser: Browser) -> None:
 def name_and_term(browser: Browser, name: str) -> None:
     page = browser.submit({"tariff_name": name})
     assert page.route == "contract_term_capture", page.text()[:400]
-    browser.submit({"term": "date", "contract_end_date": "2027-06-30"})
+    browser.submit({"term": "date", "contract_end_date": "2099-06-30"})
 
 
 def save(topology: Topology, browser: Browser, summary: str, action: str = "SAVE") -> None:

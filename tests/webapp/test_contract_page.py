@@ -94,3 +94,39 @@ def test_a_date_outside_the_years_is_told_so_not_its_format(typed, message):
     page = Page.from_connect(REFERENCE_PAGES["contract_term_capture"])
     result = adapter.parse(page, {"term": "date", "contract_end_date": typed})
     assert result.errors["contract_end_date"].startswith(message)
+
+
+# -- a contract end date that has passed ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "taken"),
+    [
+        ("2026-11-27", False),
+        ("2026-11-28", True),  # UTC's yesterday: still today for a customer at UTC-12
+        ("2026-11-29", True),
+        ("2031-01-01", True),
+    ],
+)
+def test_an_end_date_that_has_passed_is_refused_next_to_the_field(monkeypatch, typed, taken):
+    """The reference client's calendar greys out past days; a typed one (or a browser with a
+    text box) gets told why, with what was typed kept, and which choice fits an ended contract."""
+    monkeypatch.setattr(ContractTermCapture, "today", lambda self: date(2026, 11, 29))
+    adapter = adapter_for("contract_term_capture")
+    page = Page.from_connect(REFERENCE_PAGES["contract_term_capture"])
+    result = adapter.parse(page, {"term": "date", "contract_end_date": typed})
+    if taken:
+        assert result.data == {"contract_end_date": f"{typed}T00:00:00Z"}
+        return
+    assert isinstance(result, Rerender)
+    assert result.values == {"term": "date", "contract_end_date": typed}
+    assert result.errors == {
+        "contract_end_date": "That date has passed. Enter a date from today on, or, if your "
+        "contract has already ended, choose no end date."
+    }
+
+
+def test_the_date_picker_starts_at_the_earliest_date_taken(monkeypatch):
+    monkeypatch.setattr(ContractTermCapture, "today", lambda self: date(2026, 11, 29))
+    document = parse_document(render(REFERENCE_PAGES["contract_term_capture"]))
+    assert document.find(".//input[@id='f-contract_end_date']").get("min") == "2026-11-28"

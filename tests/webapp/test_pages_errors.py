@@ -40,7 +40,7 @@ TYPED = {
         "region": "GB-B",
     },
     "tariff_name_capture": {"tariff_name": "My Special Tariff"},
-    "contract_term_capture": {"term": "date", "contract_end_date": "2026-06-30"},
+    "contract_term_capture": {"term": "date", "contract_end_date": "2099-06-30"},
 }
 
 # (route, code, field) for every code of docs/protocol.md §6.3 per page, plus the cross-page ones.

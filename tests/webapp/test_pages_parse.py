@@ -268,12 +268,12 @@ def test_surcharge_skip_and_region():
     ("form", "expected"),
     [
         (
-            {"term": "date", "contract_end_date": "2026-06-30"},
-            {"contract_end_date": "2026-06-30T00:00:00Z"},
+            {"term": "date", "contract_end_date": "2099-06-30"},
+            {"contract_end_date": "2099-06-30T00:00:00Z"},
         ),
         (
-            {"term": "", "contract_end_date": "2026-6-3"},
-            {"contract_end_date": "2026-06-03T00:00:00Z"},
+            {"term": "", "contract_end_date": "2099-6-3"},
+            {"contract_end_date": "2099-06-03T00:00:00Z"},
         ),
         ({"term": "none", "contract_end_date": ""}, {"contract_end_date": "0001-01-01T00:00:00Z"}),
         ({"term": "unknown"}, None),

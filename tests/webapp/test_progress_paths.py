@@ -9,7 +9,7 @@ import re
 from tests.webapp.conftest import GB_ADDRESS, Browser, Page
 from tests.webapp.test_flow_paths import start_demo
 
-TERM = {"term": "date", "contract_end_date": "2027-06-30"}
+TERM = {"term": "date", "contract_end_date": "2099-06-30"}
 
 
 def stage(page: Page) -> tuple[str, int]:

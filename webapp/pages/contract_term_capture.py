@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from webapp.i18n import gettext as _
@@ -64,8 +64,21 @@ class ContractTermCapture(PageAdapter):
     stage: ClassVar[int] = 5
 
     def today(self) -> date:
-        """Today, for the example date; tests pin it."""
+        """Today (UTC), for the example date and the earliest end date; tests pin it."""
         return datetime.now(UTC).date()
+
+    def earliest_end(self) -> date:
+        """The earliest end date taken: yesterday in UTC, so that the customer's own today is
+        never refused wherever they are (UTC-12 is still on UTC's yesterday). A contract that
+        has already ended has no end date to remind anyone of; the customer is on a rolling
+        tariff, which is the "no end date" choice."""
+        return self.today() - timedelta(days=1)
+
+    def extra_context(
+        self, page: Page, ctx: Mapping[str, Any], query: Mapping[str, str]
+    ) -> dict[str, Any]:
+        # The date picker greys out days before it, as the reference client's calendar does.
+        return {"earliest_end": self.earliest_end().isoformat()}
 
     def initial_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         raw = data.get("contract_end_date")
@@ -110,6 +123,16 @@ class ContractTermCapture(PageAdapter):
                     "contract_end_date": _(
                         "Enter a real date as year-month-day, for example %(example)s.",
                         example=example_end(self.today()).isoformat(),
+                    )
+                },
+            )
+        if end < self.earliest_end():
+            return Rerender(
+                values=values,
+                errors={
+                    "contract_end_date": _(
+                        "That date has passed. Enter a date from today on, or, if your contract "
+                        "has already ended, choose no end date."
                     )
                 },
             )
