@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -189,6 +189,20 @@ def format_date(value: Any, style: str = "long") -> str:
             return ""
         value = parsed.date()
     return babel_dates.format_date(value, format=style, locale=current_locale())
+
+
+def format_moment(value: Any) -> str:
+    """An RFC 3339 instant -> "30 Nov 2026, 01:48 UTC": the date in the customer's language and
+    the time in UTC, said so (the app does not know the reader's zone)."""
+    parsed = parse_datetime(value)
+    if parsed is None:
+        return ""
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    moment = parsed.astimezone(UTC)
+    day = babel_dates.format_date(moment.date(), format="medium", locale=current_locale())
+    clock = babel_dates.format_time(moment.time(), format="short", locale=current_locale())
+    return f"{day}, {clock} UTC"
 
 
 def format_time_of_day(value: Any) -> str:

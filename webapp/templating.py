@@ -37,6 +37,7 @@ def init_app(
         number=formatting.format_number,
         percent=formatting.format_percent,
         date=formatting.format_date,
+        moment=formatting.format_moment,
         time_of_day=formatting.format_time_of_day,
     )
     app.jinja_env.globals.update(

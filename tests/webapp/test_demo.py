@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from html import unescape
 
 import pytest
@@ -38,6 +39,14 @@ def test_demo_page_shows_stored_ids(app: Flask, client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert "cus_0000000000000000000000aa" in html and "loc_0000000000000000000000bb" in html
     assert 'value="manage"' in html
+    # FlatPeak's value marked as such, and the time in words (the locale's) with its zone.
+    assert '<dd data-result="complete_action"><code>SAVE</code></dd>' in html
+    moment = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', html)
+    assert moment, "no completion time"
+    completed = datetime.fromisoformat(moment[1])
+    shown = unescape(moment[2])
+    assert shown.endswith(" UTC") and str(completed.year) in shown
+    assert not re.search(r"\dT\d", shown), shown  # not the ISO form
 
 
 def store_demo_result(app: Flask, *, action: str = "SAVE", processed: bool = True) -> None:
