@@ -15,8 +15,8 @@ from webapp.config import is_country_code
 from webapp.entry import MAX_REFERENCE_LENGTH
 from webapp.i18n import resolve_locale
 from webapp.links import return_url_allowed
+from webapp.settings_links import settings_link
 from webapp.start_links import start_link
-from webapp.tariff_settings import settings_link
 
 
 def init_app(app: Flask) -> None:

@@ -26,7 +26,7 @@ from webapp import results
 from webapp.completion import OUTCOMES
 from webapp.entry import begin_partner_flow
 from webapp.extensions import redis_store
-from webapp.tariff_settings import sign_settings
+from webapp.settings_links import sign_settings
 
 bp = Blueprint("demo", __name__)
 

@@ -2,7 +2,7 @@
 
 A partner links to (or frames) ``/settings/<signed>``: a signed, time-limited link for one
 customer reference, made like a start link but not single use, since a customer comes back to
-their settings (:func:`settings_link`, or ``flask connect-settings-link``). The page asks
+their settings (:mod:`webapp.settings_links`, or ``flask connect-settings-link``). The page asks
 FlatPeak's location-status API every time it is shown, never a stored copy: a direct connection
 turns from pending to connected, or a tariff is changed elsewhere, without us hearing of it.
 
@@ -11,45 +11,40 @@ Disconnect needs no Connect screens: a token for the location and kind, ``sessio
 the summary's ``DISCONNECT`` action, the exchange, and the result stored like any other.
 
 The action forms carry a token signed for the customer reference instead of the session's CSRF
-token: framed with third-party cookies blocked there is no session to keep a CSRF secret in
-(the flow handle that carries a flow's session without a cookie exists only once a flow has
-begun), and a cross-site forger cannot make this token any more than a session's.
+token (:mod:`webapp.settings_links` says why); today's prices are :mod:`webapp.settings_prices`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, abort, current_app, redirect, request, url_for
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import Markup
 
 from webapp import results
-from webapp.charts import RateRow, bar_chart, rate_rows
 from webapp.entry import begin_partner_flow
 from webapp.extensions import flatpeak, redis_store
 from webapp.flatpeak import mask
-from webapp.formatting import format_display_rate, format_time_range, price_places
 from webapp.htmx import personal, render
-from webapp.i18n import gettext as _
 from webapp.i18n import use_locale
-from webapp.money import RateUnit, rate_unit
 from webapp.page import Page
 from webapp.screens import invalid_link
 from webapp.security import csrf
+from webapp.settings_links import (
+    ACTION_FIELD,
+    SettingsLink,
+    action_allowed,
+    action_token,
+    verify_settings,
+)
+from webapp.settings_prices import Prices, todays_prices
 from webapp.tariff_kinds import COMMODITY_IMPORT, direction_and_type, is_kind
-from webapp.upstream_errors import FlatPeakError, LocationNotFound, RatesPending
+from webapp.upstream_errors import FlatPeakError, LocationNotFound
 
 log = logging.getLogger(__name__)
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-_LINK_SALT = "connect-settings-link"
-_ACTION_SALT = "connect-settings-action"
-ACTION_FIELD = "settings_token"
 
 # FlatPeak status -> what the page calls it (and the data-status the tests read).
 CONNECTED, PENDING, FAILED, DISCONNECTED, NOT_CONNECTED, UNSUPPORTED = (
@@ -71,13 +66,6 @@ _STATUSES = {
 
 
 @dataclass(frozen=True)
-class SettingsLink:
-    reference: str
-    embed_origin: str | None
-    locale: str | None
-
-
-@dataclass(frozen=True)
 class Card:
     kind: str
     status: str
@@ -85,73 +73,6 @@ class Card:
     tariff_name: str | None
     contract_end: str | None
     actions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Prices:
-    """Today's import prices, or ``pending`` while a direct connection's data is on its way."""
-
-    pending: bool
-    rows: list[RateRow]
-    chart: Markup
-    unit: RateUnit | None
-    places: int | None
-    cheapest: str | None
-
-
-def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def sign_settings(
-    customer_ref: str, *, embed_origin: str | None = None, locale: str | None = None
-) -> str:
-    payload = {"ref": customer_ref}
-    if embed_origin:
-        payload["org"] = embed_origin
-    if locale:
-        payload["lc"] = locale
-    return _serializer(_LINK_SALT).dumps(payload)
-
-
-def settings_link(customer_ref: str, **options: str | None) -> str:
-    """The absolute settings link for a customer reference (needs a request context)."""
-    return current_app.config["PUBLIC_URL"] + url_for(
-        "settings.page", signed=sign_settings(customer_ref, **options)
-    )
-
-
-def verify_settings(signed: str) -> SettingsLink | None:
-    try:
-        payload = _serializer(_LINK_SALT).loads(
-            signed, max_age=int(current_app.config["SETTINGS_LINK_MAX_AGE"])
-        )
-    except BadSignature:  # SignatureExpired is one too
-        return None
-    reference = payload.get("ref") if isinstance(payload, dict) else None
-    if not isinstance(reference, str) or not reference:
-        return None
-    origin, locale = payload.get("org"), payload.get("lc")
-    return SettingsLink(
-        reference,
-        origin if isinstance(origin, str) else None,
-        locale if isinstance(locale, str) else None,
-    )
-
-
-def _action_token(reference: str) -> str:
-    return _serializer(_ACTION_SALT).dumps(reference)
-
-
-def _action_allowed(reference: str) -> bool:
-    try:
-        signed_for = _serializer(_ACTION_SALT).loads(
-            request.form.get(ACTION_FIELD, ""),
-            max_age=int(current_app.config["SESSION_LIFETIME"]),
-        )
-    except BadSignature:
-        return False
-    return signed_for == reference
 
 
 def _link_or_404(signed: str) -> SettingsLink:
@@ -198,94 +119,6 @@ def card_of(kind: str, entry: dict[str, Any] | None) -> Card:
     )
 
 
-def _zone(name: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def todays_prices(location_id: str, now: datetime | None = None) -> Prices:
-    """Today's import prices in the location's own day, and the next cheapest window.
-
-    The location's time zone comes with the answer, so the request spans yesterday to tomorrow
-    in UTC, which holds the location's whole today and the rest of its tomorrow whatever its
-    offset; rows outside today are kept only for the next cheapest window.
-    """
-    now = now or datetime.now(UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = midnight - timedelta(days=1), midnight + timedelta(days=2)
-    try:
-        body = flatpeak().tariff_rates(
-            location_id, _rfc3339(start), _rfc3339(end), direction="IMPORT"
-        )
-    except RatesPending:
-        return Prices(True, [], Markup(""), None, None, None)
-    zone = _zone(body.get("location_timezone"))
-    unit = rate_unit(str(body.get("currency_code") or "GBP"))
-    entries = []
-    for item in body.get("data") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("tariff"), dict):
-            continue
-        # charts.rate_rows reads Connect's summary shape, where the price is ``cost``.
-        rate = item["tariff"]
-        entries.append(
-            {
-                "valid_from": _local(item.get("valid_from"), zone),
-                "valid_to": _local(item.get("valid_to"), zone),
-                "tariff": {"cost": rate.get("rate"), "confidence": rate.get("confidence")},
-            }
-        )
-    today = now.astimezone(zone).date()
-    rows_all = rate_rows(entries, unit, now)
-    # Banded again on today's rows alone: the chart's cheaper/dearer thirds are today's.
-    rows = rate_rows([e for e in entries if _day_of(e["valid_from"]) == today], unit, now)
-    places = price_places((row.cost for row in rows), unit)
-    chart = bar_chart(rows, unit, "settings-rates", _("Prices today"), places)
-    return Prices(False, rows, chart, unit, places, _next_cheapest(rows_all, now, today, unit))
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _local(value: Any, zone: ZoneInfo) -> Any:
-    try:
-        return (
-            datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(zone).isoformat()
-        )
-    except ValueError:
-        return value
-
-
-def _day_of(value: Any) -> date | None:
-    try:
-        return datetime.fromisoformat(str(value)).date()
-    except ValueError:
-        return None
-
-
-def _next_cheapest(rows: list[RateRow], now: datetime, today: date, unit: RateUnit) -> str | None:
-    """The first coming spell at the lowest price still ahead today or tomorrow."""
-    ahead = [row for row in rows if row.end > now and row.start.date() <= today + timedelta(1)]
-    if not ahead:
-        return None
-    lowest = min(row.cost for row in ahead)
-    first = next(i for i, row in enumerate(ahead) if row.cost == lowest)
-    start, end = ahead[first].start, ahead[first].end
-    for row in ahead[first + 1 :]:
-        if row.cost != lowest or row.start != end:
-            break
-        end = row.end
-    day = _("Today") if start.date() <= today else _("Tomorrow")
-    return _(
-        "%(day)s, %(when)s, at %(price)s",
-        day=day,
-        when=format_time_range(max(start, now.astimezone(start.tzinfo)), end),
-        price=format_display_rate(lowest, unit),
-    )
-
-
 @bp.get("/<signed>")
 def page(signed: str) -> Response:
     link = _link_or_404(signed)
@@ -323,7 +156,7 @@ def page(signed: str) -> Response:
         prices=prices,
         notice=notice if notice in ("disconnected",) else None,
         action_field=ACTION_FIELD,
-        action_token=_action_token(link.reference),
+        action_token=action_token(link.reference),
     )
     return personal(response)
 
@@ -338,7 +171,7 @@ def connect(signed: str, kind: str) -> Response:
     link = _link_or_404(signed)
     kind = _enabled_kind(kind)
     back = url_for("settings.page", signed=signed)
-    if not _action_allowed(link.reference):
+    if not action_allowed(link.reference):
         return _refused(back)
     stored = results.location_of(redis_store(), link.reference)
     return begin_partner_flow(
@@ -364,7 +197,7 @@ def confirm_disconnect(signed: str, kind: str) -> Response:
         signed=signed,
         kind=kind,
         action_field=ACTION_FIELD,
-        action_token=_action_token(link.reference),
+        action_token=action_token(link.reference),
     )
     return personal(response)
 
@@ -374,7 +207,7 @@ def confirm_disconnect(signed: str, kind: str) -> Response:
 def disconnect(signed: str, kind: str) -> Response:
     link = _link_or_404(signed)
     kind = _enabled_kind(kind)
-    if not _action_allowed(link.reference):
+    if not action_allowed(link.reference):
         return _refused(url_for("settings.confirm_disconnect", signed=signed, kind=kind))
     stored = results.location_of(redis_store(), link.reference)
     if not stored or not stored.location_id:
@@ -382,7 +215,7 @@ def disconnect(signed: str, kind: str) -> Response:
     if not _disconnect(link.reference, kind, stored):
         response = render("settings/disconnect.html", status=502, link=link, signed=signed,
                           kind=kind, failed=True, action_field=ACTION_FIELD,
-                          action_token=_action_token(link.reference))  # fmt: skip
+                          action_token=action_token(link.reference))  # fmt: skip
         response.headers["Cache-Control"] = "no-store"
         return response
     return redirect(url_for("settings.page", signed=signed, done="disconnected"), 303)

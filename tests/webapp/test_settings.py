@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from devstack.stack import RedisServer, SandboxServer
 from tests.webapp.conftest import APP_DB, Browser, app_config
 from webapp import create_app, results
+from webapp.settings_links import sign_settings
 from webapp.tariff_kinds import COMMODITY_EXPORT, COMMODITY_IMPORT, NON_COMMODITY_IMPORT
-from webapp.tariff_settings import sign_settings
 
 REF = "settings-customer-1"
 ALL_KINDS = [COMMODITY_IMPORT, COMMODITY_EXPORT, NON_COMMODITY_IMPORT]
