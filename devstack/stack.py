@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,10 +50,23 @@ class StackError(RuntimeError):
     """A process would not start, or was started twice."""
 
 
+# Ports this process has handed out. Binding port 0 and closing it reserves nothing, and the
+# kernel may offer the same port again before the first taker has bound it: a topology once
+# gave one port to a Sentinel and to nginx, and nginx died on "Address already in use".
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on now, never the same one twice in this process."""
+    with _handed_out_lock:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 def child_pids(pid: int) -> list[int]:

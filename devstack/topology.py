@@ -206,7 +206,7 @@ class NginxServer(Service):
             f"daemon off;\n"
             f"worker_processes {self.worker_processes};\n"
             f"worker_rlimit_nofile {self.worker_connections * 2};\n"
-            f"pid {self.workdir / 'nginx.pid'};\n"
+            f"pid {self.pid_path};\n"
             f"error_log stderr warn;\n"
             f"events {{ worker_connections {self.worker_connections}; }}\n"
             f"http {{\n"
@@ -233,9 +233,14 @@ class NginxServer(Service):
             raise StackError(f"nginx -t refused {self.conf_path}:\n{done.stderr}")
         return done.stderr
 
+    @property
+    def pid_path(self) -> Path:
+        return self.workdir / "nginx.pid"
+
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.write_conf()
+        self.pid_path.unlink(missing_ok=True)
         super().start()
 
     def reload(self) -> None:
@@ -245,6 +250,15 @@ class NginxServer(Service):
         os.kill(self.pid, signal.SIGHUP)
 
     def ready(self) -> bool:
+        """Ours is listening: nginx writes its pid file only once every listen socket is bound
+        (a port taken by something else makes it retry for a few seconds and exit instead,
+        while that something answers connections), and the file names this process."""
+        try:
+            written = int(self.pid_path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return False
+        if self.proc is None or written != self.proc.pid:
+            return False
         with socket.socket() as sock:
             sock.settimeout(1)
             return sock.connect_ex(("127.0.0.1", self.port)) == 0

@@ -9,6 +9,7 @@ import gettext
 import http.client
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.stack import ROOT, free_port
+from devstack.stack import ROOT, StackError, free_port
 from devstack.topology import (
     APP_DB,
     FROM_CONNECT_ENV,
@@ -93,6 +94,29 @@ def nginx_alone(topology: Topology, tmp_path: Path) -> NginxServer:
     dead = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     with NginxServer(tmp_path, dead, topology.nginx.assets_include) as server:
         yield server
+
+
+def test_nginx_that_cannot_bind_its_port_is_not_taken_for_ready(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """Something else answering on nginx's port (once, another service of the same topology
+    given the same port) must not pass for nginx: the start fails and says why."""
+    with socket.create_server(("127.0.0.1", 0)) as squatter:
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        server = NginxServer(
+            tmp_path, [f"127.0.0.1:{free_port()}"], topology.nginx.assets_include, port=port
+        )
+        started = time.monotonic()
+        with pytest.raises(StackError, match="Address already in use"):
+            server.start()
+    assert time.monotonic() - started < 30  # nginx gives up binding after a few seconds
+    assert server.proc is None or server.proc.poll() is not None
+
+
+def test_ports_handed_out_are_never_handed_out_twice() -> None:
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
 
 
 def test_every_instance_down_gets_the_friendly_page(nginx_alone: NginxServer) -> None:
