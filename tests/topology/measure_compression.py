@@ -52,19 +52,24 @@ VARIANTS = {
 }
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def _ticks(pid: int, *, reaped: bool = False) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    own = int(fields[11]) + int(fields[12])  # utime, stime
+    return own + (int(fields[13]) + int(fields[14]) if reaped else 0)  # cutime, cstime
+
+
+def cpu_seconds(masters: list[int]) -> float:
+    """CPU of each master and its workers, those running now and those it has reaped: gunicorn
+    replaces a worker after ``max_requests``, and summing only the live ones then went
+    backwards (a negative figure in one run)."""
     total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+    for master in masters:
+        total += _ticks(master, reaped=True)
+        total += sum(_ticks(child) for child in child_pids(master))
     return total / CLK
-
-
-def group(pid: int) -> list[int]:
-    return [pid, *child_pids(pid)]
 
 
 def configure(topology: Topology, variant: str) -> None:
@@ -74,15 +79,35 @@ def configure(topology: Topology, variant: str) -> None:
     text = site.read_text()
     if server_block:
         text = text.replace("    gzip off;\n", f"    {server_block}\n", 1)
-    text = text.replace(
-        "        proxy_http_version 1.1;\n",
-        f"        proxy_http_version 1.1;\n        {location_block}\n",
-        1,
-    )
+    # Into the pages' location, not the first proxying one (/healthz has its own since).
+    pages = text.index("    location / {\n")
+    anchor = text.index("        proxy_http_version 1.1;\n", pages)
+    text = text[:anchor] + f"        {location_block}\n" + text[anchor:]
     site.write_text(text)
     topology.nginx.check()
     os.kill(topology.nginx.pid, 1)  # SIGHUP: reload
     time.sleep(1.5)
+    check_variant(topology, variant)
+
+
+def check_variant(topology: Topology, variant: str) -> None:
+    """Refuse to measure a variant that did not take: who compresses shows in what a browser
+    that takes only Brotli gets (the app would send br; nginx's gzip can only send identity)."""
+    import requests
+
+    def coding(accept: str) -> str | None:
+        response = requests.get(
+            topology.url + "/", headers={"Accept-Encoding": accept}, timeout=10, stream=True
+        )
+        response.close()
+        return response.headers.get("Content-Encoding")
+
+    expected = {"app": ("br", "gzip"), "nginx-gzip": (None, "gzip"), "nginx-brotli": ("br", "gzip")}
+    got = (coding("br"), coding("gzip"))
+    if got != expected[variant]:
+        raise SystemExit(
+            f"{variant}: Content-Encoding for br / gzip was {got}, not {expected[variant]}"
+        )
 
 
 def run(topology: Topology, customers: int, duration: float) -> dict[str, float]:
@@ -104,8 +129,8 @@ def run(topology: Topology, customers: int, duration: float) -> dict[str, float]
             with lock:
                 done += 1
 
-    app_pids = [pid for app in topology.apps for pid in group(app.pid)]
-    nginx_pids = group(topology.nginx.pid)
+    app_pids = [app.pid for app in topology.apps]
+    nginx_pids = [topology.nginx.pid]
     log_from = topology.nginx.access_log_path.stat().st_size
     app_cpu, nginx_cpu = cpu_seconds(app_pids), cpu_seconds(nginx_pids)
     started = time.monotonic()
