@@ -15,8 +15,11 @@ writes ``out/assets.conf``: ``location = /static/css/app.<hash>.css { alias …;
 ``gzip_static`` (and ``brotli_static`` when nginx has Debian's brotli module),
 ``Cache-Control: public, max-age=31536000, immutable`` and HSTS over https (the site's
 ``$connect_hsts``). Re-run it on every deploy, before
-``nginx -s reload``; old copies are kept (a page rendered by an old instance may still name
-them), the include names only the current ones.
+``nginx -s reload``. Earlier deploys' copies are kept and the include names them too: during a
+rolling deploy an instance not yet restarted renders pages that name the old hashes, and nginx
+then sends the old bytes those names stand for (the app, asked instead, could only send the new
+file under the old name). A copy is immutable under its own name, so serving it for a year is
+right; prune ``out/static`` by hand if it ever grows large (a deploy adds about 50 kB).
 
 ``write_error_pages(out, app)`` writes ``out/errors/unavailable.<language>.html``: the app's own
 "temporarily unavailable" page in each language nginx's error page map names
@@ -30,6 +33,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +60,7 @@ MIN_SIZE = int(COMPRESSION_DEFAULTS["COMPRESS_MIN_SIZE"])
 # The template's map must name the same ones (tests/topology/test_asset_map.py checks).
 ERROR_PAGE_LANGUAGES = ("en", "de", "es", "fr", "it", "nl")
 ERROR_PAGE = "unavailable.{language}.html"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_./-]+")
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,12 @@ def write_asset_map(
     assets: list[Asset] = []
     blocks: list[str] = [
         "# Written by `flask --app wsgi nginx-assets`; re-run on every deploy, then reload nginx.",
-        "# The current hash of each static file, served by nginx itself; any other /static/ URL",
-        "# (a stale hash, a plain name) is not matched here and goes to the app, which answers it",
-        "# with revalidation (webapp/assets.py).",
+        "# Each static file under its current hash, then earlier deploys' copies under theirs,",
+        "# served by nginx itself; any other /static/ URL (a hash never deployed, a plain name)",
+        "# is not matched here and goes to the app, which answers it with revalidation",
+        "# (webapp/assets.py).",
     ]
+    current: set[Path] = set()
     for name, source in collect(static):
         hashed = hashed_name(name, _digest(source))
         target = out / "static" / hashed
@@ -114,32 +121,57 @@ def write_asset_map(
             _write_if_changed(
                 target.with_name(target.name + ".br"), brotli.compress(data, quality=11)
             )
-        url = f"/static/{hashed}"
-        assets.append(Asset(url=url, path=target))
-        lines = [
-            f"location = {url} {{",
-            f"    alias {_nginx_string(str(target))};",
-            # add_header in a location replaces the server's, so repeat what static needs.
-            f'    add_header Cache-Control "{IMMUTABLE}" always;',
-            '    add_header X-Content-Type-Options "nosniff" always;',
-            # The app's HSTS value over https, nothing over http: the site template's map
-            # (deploy/nginx/connect.conf.template), which this include therefore needs.
-            f"    add_header Strict-Transport-Security {HSTS_VARIABLE} always;",
-        ]
-        if compressible:
-            lines.append("    gzip_static on;")
-            if brotli_static:
-                lines.append("    brotli_static on;")
-            # gzip_static adds Vary itself only with gzip_vary; say it either way.
-            lines.append('    add_header Vary "Accept-Encoding" always;')
-        lines.append("    access_log off;")
-        lines.append("}")
-        blocks.append("\n".join(lines))
+        current.add(target)
+        assets.append(Asset(url=f"/static/{hashed}", path=target))
+        blocks.append(_location(f"/static/{hashed}", target, compressible, brotli_static))
+    earlier = _earlier_copies(out / "static", current)
+    if earlier:
+        blocks.append(
+            "# Earlier deploys' copies, for pages rendered by instances not yet restarted."
+        )
+    for target in earlier:
+        url = "/static/" + target.relative_to(out / "static").as_posix()
+        compressible = target.with_name(target.name + ".gz").exists()
+        blocks.append(_location(url, target, compressible, brotli_static))
     include = out / INCLUDE_NAME
     tmp = include.with_suffix(".tmp")
     tmp.write_text("\n".join(blocks) + "\n")
     os.replace(tmp, include)  # nginx -s reload never reads half a file
     return assets
+
+
+def _earlier_copies(folder: Path, current: set[Path]) -> list[Path]:
+    """The snapshots earlier runs left in ``folder``: not their compressed twins, temp files, or
+    a name that could not be written into an nginx location as it is."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path in current or path.suffix in (".gz", ".br", ".tmp"):
+            continue
+        if _PLAIN_NAME.fullmatch(path.relative_to(folder).as_posix()):
+            found.append(path)
+    return found
+
+
+def _location(url: str, target: Path, compressible: bool, brotli_static: bool) -> str:
+    lines = [
+        f"location = {url} {{",
+        f"    alias {_nginx_string(str(target))};",
+        # add_header in a location replaces the server's, so repeat what static needs.
+        f'    add_header Cache-Control "{IMMUTABLE}" always;',
+        '    add_header X-Content-Type-Options "nosniff" always;',
+        # The app's HSTS value over https, nothing over http: the site template's map
+        # (deploy/nginx/connect.conf.template), which this include therefore needs.
+        f"    add_header Strict-Transport-Security {HSTS_VARIABLE} always;",
+    ]
+    if compressible:
+        lines.append("    gzip_static on;")
+        if brotli_static:
+            lines.append("    brotli_static on;")
+        # gzip_static adds Vary itself only with gzip_vary; say it either way.
+        lines.append('    add_header Vary "Accept-Encoding" always;')
+    lines.append("    access_log off;")
+    lines.append("}")
+    return "\n".join(lines)
 
 
 def _gzip(data: bytes) -> bytes:

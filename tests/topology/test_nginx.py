@@ -88,6 +88,32 @@ def test_a_stale_hash_and_the_plain_name_fall_through_to_the_app(topology: Topol
         assert app_log_lines(topology, path, at_least=before + 1) == before + 1, path
 
 
+def test_an_earlier_deploys_copy_is_served_by_nginx_under_its_own_name(
+    topology: Topology,
+) -> None:
+    """A page from an instance not yet restarted names last deploy's stylesheet: nginx sends
+    those very bytes, immutable, without asking an instance."""
+    folder = topology.nginx.assets_include.parent / "static" / "css"
+    earlier = folder / "app.0123456789ab.css"
+    earlier.write_text("/* last deploy's stylesheet */\n")
+    try:
+        topology.write_assets()  # the next deploy's nginx-assets, then a reload
+        topology.nginx.reload()
+        time.sleep(0.5)
+        path = "/static/css/app.0123456789ab.css"
+        before = app_log_lines(topology, path)
+        response = requests.get(topology.url + path, timeout=10)
+        assert response.status_code == 200
+        assert response.text == "/* last deploy's stylesheet */\n"
+        assert "immutable" in response.headers["Cache-Control"]
+        assert app_log_lines(topology, path) == before  # nginx answered it alone
+    finally:
+        earlier.unlink()
+        topology.write_assets()
+        topology.nginx.reload()
+        time.sleep(0.5)
+
+
 @pytest.fixture
 def nginx_alone(topology: Topology, tmp_path: Path) -> NginxServer:
     """The same site in front of two ports where nothing listens: every instance down."""
