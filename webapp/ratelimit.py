@@ -41,6 +41,8 @@ not counted (a script hammering a closed window does not push its own reopening 
 cost is a list of at most N timestamps per key, which at these limits is a few kilobytes per
 active client. If that Redis is unreachable the limiter fails open (logged): a limiter outage
 must never take the flow down, and the session layer answers its own 503 when Redis is gone.
+Under Sentinel it first waits out a failover (``REDIS_FAILOVER_WAIT``) as the app's own client
+does, so a failover is not a window in which every request goes unlimited.
 
 When a limit is hit the customer is told what happened, that nothing is lost and when to try
 again, with 429 and ``Retry-After``. A plain (no-JS) step post gets its page back with what
@@ -182,7 +184,8 @@ class StorageErrorsInOneLine(logging.Filter):
 
 def _storage(config: Any) -> tuple[str, dict[str, Any]]:
     uri = str(config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"])
-    return redis_connection.limiter_storage(uri, STORAGE_TIMEOUT, STORAGE_KEY_PREFIX)
+    budget = redis_connection.failover_wait(uri, config.get("REDIS_FAILOVER_WAIT"))
+    return redis_connection.limiter_storage(uri, STORAGE_TIMEOUT, STORAGE_KEY_PREFIX, budget)
 
 
 def storage_uri(config: Any) -> str:

@@ -160,14 +160,18 @@ def connect(url: str, *, timeout: float, budget: float = 0.0) -> redis.Redis:
     )
 
 
-def limiter_storage(url: str, timeout: float, key_prefix: str) -> tuple[str, dict[str, Any]]:
+def limiter_storage(
+    url: str, timeout: float, key_prefix: str, budget: float = 0.0
+) -> tuple[str, dict[str, Any]]:
     """The storage URI and options ``limits`` needs for ``url`` (Flask-Limiter's
     ``RATELIMIT_STORAGE_URI`` and ``RATELIMIT_STORAGE_OPTIONS``).
 
     Under Sentinel: the service alone in the path, the database as an option, and counters read
     from the primary (``use_replicas=False``): a replica lags, and a limit read there would let
-    a burst through. Connection errors are not retried here: the limiter fails open (logged)
-    for the second or two of a failover, then follows the Sentinels on its next connection.
+    a burst through. With a ``budget`` (the failover wait), the limiter's connections wait out a
+    failover as the app's own do, and follow it the same way (``FailoverRetry``,
+    ``FollowingConnection``): without it the limiter, whose errors Flask-Limiter swallows, let
+    every request through unlimited while the Sentinels promoted the replica.
     """
     options: dict[str, Any] = {
         "key_prefix": key_prefix,
@@ -189,6 +193,8 @@ def limiter_storage(url: str, timeout: float, key_prefix: str) -> tuple[str, dic
             "retry": Retry(NoBackoff(), 0),
         },
     )
+    if budget > 0:
+        options.update(retry=FailoverRetry(budget), connection_class=FollowingConnection)
     return target.limits_uri(), options
 
 

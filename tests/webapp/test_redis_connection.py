@@ -117,6 +117,12 @@ def test_limiter_gets_the_service_alone_and_the_db_as_an_option() -> None:
     assert options["password"] == "pw"
     assert options["key_prefix"] == ratelimit.STORAGE_KEY_PREFIX
     assert options["socket_timeout"] == ratelimit.STORAGE_TIMEOUT
+    # It waits out a failover and follows it, as the app's own client does.
+    assert isinstance(options["retry"], FailoverRetry)
+    assert options["retry"].budget == redis_connection.DEFAULT_FAILOVER_WAIT
+    assert options["connection_class"] is redis_connection.FollowingConnection
+    # No wait asked for: none (the limiter fails open at once, logged).
+    assert "retry" not in ratelimit.storage_options({**config, "REDIS_FAILOVER_WAIT": 0})
 
 
 def test_limits_reads_that_form_as_the_service() -> None:
