@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, current_app, make_response, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import (
@@ -162,10 +162,17 @@ def _resendable_fields() -> list[tuple[str, str]]:
     503 page instead, and its Back button reloads the step (our pages are ``no-store``), so what
     was typed would be lost. Sending the very same fields again is safe: the CSRF token and the
     step ledger judge the repeat as they would the first post. A post too large to carry whole
-    gets no form (changing a field would send something else), only the link back."""
-    if request.method != "POST" or wants_fragment():
+    gets no form (changing a field would send something else), only the link back.
+
+    Only for a post from one of our own pages: the resend is a same-origin post, so carrying a
+    cross-site one would launder another site's fields (its flow handle, planted in this
+    browser) past the check that refuses a handle arriving from elsewhere."""
+    if request.method != "POST" or wants_fragment() or not sessions.from_our_pages(request):
         return []
-    fields = list(request.form.items(multi=True))
+    try:
+        fields = list(request.form.items(multi=True))
+    except RequestEntityTooLarge:  # read here it would escape the error handlers: a 500
+        return []
     if len(fields) > RESEND_MAX_FIELDS or any(
         len(name) + len(value) > RESEND_MAX_CHARS for name, value in fields
     ):

@@ -173,14 +173,27 @@ def step() -> Response:
     lock = flow_ledger.lock(posted_version)
     if not lock.acquire():
         return still_sending(cached)
+    # The lock of the page the ledger knows, when the form is ahead of it (below).
+    known: steps.StepLock | None = None
     try:
-        if lock.state is not None and lock.state.version < posted_version:
+        found = lock.state
+        if steps.lost_writes_behind(found, posted_version):
+            assert found is not None
             # Only lost writes produce this (a failover, an append-only file short of its last
             # second): worth an operator's notice. steps.decide checks the form with Connect.
             log.warning("step %s: the form is ahead of the step ledger", posted_route)
+            # A form of the page the ledger knows (another tab's, rendered before the writes
+            # were lost) takes that page's lock: take it too, so the two never send side by
+            # side, and decide on the ledger as it is once nobody sends from that page. Locks
+            # are always taken from the higher version to the lower, so two posts cannot wait
+            # for each other.
+            known = flow_ledger.lock(found.version)
+            if not known.acquire():
+                return still_sending(cached)
+            found = known.state
         try:
             decision = steps.decide(
-                lock.state,
+                found,
                 posted_version=posted_version,
                 posted_route=posted_route,
                 cached=cached,
@@ -193,8 +206,9 @@ def step() -> Response:
         if isinstance(decision, steps.Refused):
             return connect_refused(decision.error)
         # Past the posted form's version, whatever the ledger had: a ledger that lost writes
-        # must not hand that number out again.
-        newer = posted_version + 1
+        # must not hand that number out again (a forged version far ahead moves nothing).
+        floor = steps.credible_floor(found, posted_version)
+        newer = floor + 1 if floor else 0
         if isinstance(decision, steps.Current):
             if decision.landed:
                 log.info("step %s had landed before the retry; not resending", posted_route)
@@ -203,11 +217,13 @@ def step() -> Response:
             return show_current(decision.page, at_least=newer)
         version = decision.version
         if version is None:
-            version = flow_ledger.observe(decision.page, at_least=posted_version)
+            version = flow_ledger.observe(decision.page, at_least=floor)
         if decision.settle:
             flow_ledger.settle()
         return send_step(token, decision.page, version, flow_ledger, lock)
     finally:
+        if known is not None:
+            known.release()
         lock.release()
 
 

@@ -79,7 +79,7 @@ def _refuse_while_store_down() -> None:
         raise RequestEntityTooLarge()
 
 
-def _from_our_pages(request: Request) -> bool:
+def from_our_pages(request: Request) -> bool:
     """Whether the browser says this request comes from a page of this site (fetch metadata);
     clients that send no ``Sec-Fetch-Site`` (not a browser, or a very old one) are taken at
     their word, as they cannot be steered by another site's page anyway."""
@@ -136,7 +136,7 @@ class FlowSessionInterface(RedisSessionInterface):
         launch_sid = self._sid_for(_LAUNCH_PREFIX, launch, consume=True) if launch else None
         if launch_sid and launch_sid.startswith(_ENTRY_MARK):
             launch_sid = launch_sid[len(_ENTRY_MARK) :]
-        elif launch_sid and not _from_our_pages(request):
+        elif launch_sid and not from_our_pages(request):
             # Only an entry's code may arrive from elsewhere (the partner's page or email that
             # led to the entry); every other code is minted for one of our own pages' next
             # navigation, so one arriving from another site is someone else's flow.
@@ -145,10 +145,10 @@ class FlowSessionInterface(RedisSessionInterface):
             return opened
         # A flow handle is sent only by our own pages (their forms and htmx requests): one that
         # arrives from another site is someone else's flow being planted in this browser.
-        handle = request.headers.get(FLOW_HEADER) if _from_our_pages(request) else None
+        handle = request.headers.get(FLOW_HEADER) if from_our_pages(request) else None
         if (
             not handle
-            and _from_our_pages(request)
+            and from_our_pages(request)
             and request.method == "POST"
             and request.mimetype
             in (

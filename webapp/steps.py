@@ -77,6 +77,14 @@ from webapp.upstream_errors import ConnectError
 VERSION_FIELD = "version"
 # The fingerprint of the page a form was rendered from (hidden field; see ``decide``).
 PAGE_FIELD = "page"
+# How far ahead of the ledger a form's version may be and still count as lost writes: a
+# failover loses at most the last moment's writes, a step or two (each step moves the version
+# by one or two). A form further ahead is forged, and is treated as a form for a page the flow
+# has left: nothing is sent and the ledger does not follow it.
+MAX_VERSIONS_LOST = 8
+# No version a form names moves the ledger past this: versions stay far below the 12 digits
+# ``parse_version`` takes, whatever a record lost entirely (no state to compare with) is told.
+VERSION_CEILING = 10**9
 LEDGER_PREFIX = "connect:steps:"
 LOCK_PREFIX = "connect:steplock:"
 # As long as a connect token usually lives (a day); every write renews it.
@@ -516,6 +524,22 @@ class Refused:
 Decision = Proceed | Current | Refused
 
 
+def lost_writes_behind(state: State | None, posted_version: int) -> bool:
+    """The ledger is behind the form by as much as lost writes could leave it (see
+    ``MAX_VERSIONS_LOST``)."""
+    return state is not None and state.version < posted_version <= (
+        state.version + MAX_VERSIONS_LOST
+    )
+
+
+def credible_floor(state: State | None, posted_version: int) -> int:
+    """The version the ledger may be moved up to for a form that names ``posted_version``:
+    that one when it is credible (no record, or lost writes behind it), else none."""
+    if state is None or posted_version <= state.version + MAX_VERSIONS_LOST:
+        return min(posted_version, VERSION_CEILING)
+    return 0
+
+
 def decide(
     state: State | None,
     *,
@@ -539,7 +563,7 @@ def decide(
     def current(answer: Page | ConnectError, landed: bool = False) -> Current | Refused:
         return Refused(answer) if isinstance(answer, ConnectError) else Current(answer, landed)
 
-    if state is None or state.version < posted_version:
+    if state is None or lost_writes_behind(state, posted_version):
         # No record (Redis lost it, or it expired), or a record older than the form: the
         # form's version was handed out by a write Redis has since lost (a primary that died
         # before its replica had it, an append-only file short of its last second), and the

@@ -215,6 +215,17 @@ def test_redis_killed_mid_flow_then_back_from_its_append_only_file(
     (resend,) = outage_page.forms
     assert resend.is_post and resend.action == "/connect/flow"
     assert dict(resend.fields) == choice
+    # Not for a post from another site: the resend is same-origin, and would carry that site's
+    # flow handle past the check that refuses one arriving from elsewhere.
+    planted = send(
+        customer, "POST", "/connect/flow", data=choice, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert_store_down(planted)
+    assert "<form" not in planted.text
+    # A body over the app's limit cannot be read to carry it: the 503 still, not a 500.
+    too_large = send(customer, "POST", "/connect/flow", data={**choice, "x": "y" * 20000})
+    assert_store_down(too_large)
+    assert "<form" not in too_large.text
     assert_store_down(send(customer, "GET", "/"))
     htmx = hx_headers(on_provider_page)
     assert_store_down(send(customer, "POST", "/connect/flow", data=choice, headers=htmx))

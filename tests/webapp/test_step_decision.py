@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from webapp import steps
 from webapp.page import Page
 from webapp.steps import Current, Pending, Proceed, Refused, State, decide, fingerprint
 from webapp.upstream_errors import ConnectError, UpstreamUnavailable
@@ -166,3 +167,18 @@ def test_a_failure_to_ask_propagates_with_nothing_decided() -> None:
 
     with pytest.raises(UpstreamUnavailable):
         run(state_of(ADDRESS, pending=fingerprint(ADDRESS)), down)
+
+
+def test_only_a_few_versions_ahead_count_as_lost_writes() -> None:
+    """A failover loses a step or two; a form further ahead is forged and treated as stale."""
+    known = state_of(ADDRESS, version=3)
+    assert steps.lost_writes_behind(known, 4)
+    assert steps.lost_writes_behind(known, 3 + steps.MAX_VERSIONS_LOST)
+    assert not steps.lost_writes_behind(known, 4 + steps.MAX_VERSIONS_LOST)
+    assert not steps.lost_writes_behind(known, 3) and not steps.lost_writes_behind(None, 4)
+    forged = run(known, Connect(ADDRESS), posted=999_999_999_999, page=fingerprint(ADDRESS))
+    assert forged == Current(ADDRESS)
+    # The ledger may follow a credible form only, and never past the ceiling.
+    assert steps.credible_floor(known, 5) == 5
+    assert steps.credible_floor(known, 999_999_999_999) == 0
+    assert steps.credible_floor(None, 999_999_999_999) == steps.VERSION_CEILING

@@ -501,3 +501,51 @@ def test_two_tabs_choosing_differently_send_one_choice(
     # Afterwards both tabs resume on the same, true current page.
     assert first.get("/connect/flow").route == now_on
     assert second.get("/connect/flow").route == now_on
+
+
+def test_a_form_ahead_of_the_ledger_never_sends_beside_the_ledgers_own_page(
+    server: Server, sandbox: SandboxServer, faults
+) -> None:
+    """Two forms of one page with different versions (after a failover: one rendered before
+    the lost writes, one after; here the second is forged one ahead) posted together while
+    Connect is slow: the one ahead takes the lock of the page the ledger knows as well, so
+    Connect receives one of them, never both."""
+    cookies, token, page = http_flow_on_provider_select(server)
+    button = provider_button(page, "Northwind Energy")
+    form = page.form_with(button=button)
+    version = int(form.value("version") or 0)
+    faults(latency_ms=1500)
+    genuine, ahead = Tab(server, cookies), Tab(server, cookies)
+
+    def post_ahead() -> Page:
+        return ahead.post(form, {**dict([button]), "version": str(version + 1)})
+
+    def post_genuine() -> Page:
+        time.sleep(0.3)  # the one ahead has its lock and is asking Connect
+        return genuine.post(form, dict([button]))
+
+    pages = race([post_ahead, post_genuine])
+    faults()
+    assert all(page.status == 200 for page in pages), [page.status for page in pages]
+    assert all(page.route == "tariff_select" for page in pages), [p.route for p in pages]
+    received = sent(sandbox, token, "provider_select")
+    assert [entry["outcome"] for entry in received] == ["applied"], received
+
+
+def test_a_version_far_ahead_of_the_ledger_is_a_stale_form_and_moves_nothing(
+    client: FlaskClient, app_redis, sandbox: SandboxServer
+) -> None:
+    """A forged version a billion pages ahead: no failover loses that much, so it is a form
+    for a page the flow has left. Nothing is sent, the ledger's version stays, and the page's
+    own form still goes through (it once locked the flow: every later form was unversioned)."""
+    browser = started(client)
+    token = token_of(client)
+    form = browser.page.form_with(names=("address_line1",))
+    (key,) = app_redis.scan_iter("connect:steps:*")
+    before = int(app_redis.hget(key, "version"))
+    page = browser.submit({**GB_ADDRESS, "version": "999999999999", "page": "junk"}, form=form)
+    assert page.route == "postal_address_capture" and MOVED_ON in page.html
+    assert int(app_redis.hget(key, "version")) == before
+    assert not sent(sandbox, token, "postal_address_capture")
+    assert browser.submit(GB_ADDRESS).route == "provider_select"
+    assert len(sent(sandbox, token, "postal_address_capture")) == 1
