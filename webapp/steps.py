@@ -14,7 +14,10 @@ writer wins. So each flow has a small record in Redis, keyed by a SHA-256 of the
   flow resumes with ``session_restore`` and shows the true current page with a notice. A
   version *ahead* of the ledger means Redis lost the ledger's latest writes (a failover; the
   form also carries its page's fingerprint, hidden field ``page``): Connect is asked, the form
-  counts if it is for Connect's current page, and the ledger catches up with its version.
+  counts if it is for Connect's current page, and the ledger catches up with its version. Such
+  a post also takes the lock of the page the ledger knows, so it never sends beside a form of
+  that page; and only a few versions ahead count (``MAX_VERSIONS_LOST``): a form further ahead
+  is forged, and is treated as one for a page the flow has left.
 * A short lock per flow and page version (``SET NX PX`` with a random owner token, released only
   by its owner with a compare-and-delete) is held from the version check to the recorded answer,
   so of N posts racing each other from one page exactly one is sent; the others wait (bounded by
