@@ -9,7 +9,10 @@ moment later (a GET is simply reloaded). What must hold:
 
 * every flow completes, with no 500 and no page other than the next step or an outage answer
   (the app's 503 while the failover lasts, nginx's 502 for a request that died with its
-  instance after nginx could no longer retry it);
+  instance after nginx could no longer retry it, or an answer cut off mid-body when its
+  instance died while sending it: nginx had passed the headers on and can only close the
+  connection, and htmx treats that as a network error, ``htmx:sendError``, which leaves the
+  page as typed and app.js says so in the form);
 * no stored result is lost: every completed flow's ids are on the promoted primary, and on the
   old primary once it is back as a replica (results ``WAIT`` for the replicas in sync,
   ``REDIS_RESULT_REPLICAS=1``; docs/redis.md, "Durability").
@@ -26,6 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from devstack.sentinel import RedisHA
 from devstack.stack import APP_DB, Gunicorn, RedisServer
@@ -70,13 +74,19 @@ class Customer:
     def __init__(self, topology: Topology, number: int) -> None:
         self.topology = topology
         self.number = number
-        self.outages: Counter[int] = Counter()
+        self.outages: Counter[int | str] = Counter()
         self.completed: list[str] = []  # references whose flow ended "connected"
 
     def press(self, browser: HttpBrowser, act: Callable[[], Page], expect: str) -> Page:
         kept = browser.page
         for _ in range(PATIENCE):
-            page = act()
+            try:
+                page = act()
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                self.outages["cut off"] += 1
+                browser.page = kept
+                time.sleep(PRESS_AGAIN_AFTER)
+                continue
             if page.status in OUTAGE:
                 self.outages[page.status] += 1
                 browser.page = kept  # htmx swapped nothing: the same page, as typed
