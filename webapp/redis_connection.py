@@ -127,6 +127,16 @@ class FollowingConnection(SentinelManagedConnection):
 # -- the client ------------------------------------------------------------------------------
 
 
+def _sentinel_options(timeout: float) -> dict[str, Any]:
+    """How every client of ours talks to the Sentinels themselves."""
+    return {
+        "socket_timeout": min(timeout, SENTINEL_TIMEOUT),
+        "socket_connect_timeout": min(timeout, SENTINEL_TIMEOUT),
+        # A dead Sentinel is skipped, not retried: the others know where the primary is.
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def connect(url: str, *, timeout: float, budget: float = 0.0) -> redis.Redis:
     """The app's client for ``url``: every command times out after ``timeout`` seconds and is
     retried for ``budget`` seconds on connection errors (see module docstring)."""
@@ -143,13 +153,7 @@ def connect(url: str, *, timeout: float, budget: float = 0.0) -> redis.Redis:
     target = parse_sentinel(url)
     sentinel = Sentinel(
         list(target.sentinels),
-        sentinel_kwargs={
-            **target.auth(),
-            "socket_timeout": min(timeout, SENTINEL_TIMEOUT),
-            "socket_connect_timeout": min(timeout, SENTINEL_TIMEOUT),
-            # A dead Sentinel is skipped, not retried: the others know where the primary is.
-            "retry": Retry(NoBackoff(), 0),
-        },
+        sentinel_kwargs={**target.auth(), **_sentinel_options(timeout)},
     )
     return sentinel.master_for(
         target.service,
@@ -187,11 +191,7 @@ def limiter_storage(
         target.auth(),  # as options, not in the URI (SentinelTarget.limits_uri says why)
         db=target.db,
         use_replicas=False,
-        sentinel_kwargs={
-            "socket_timeout": min(timeout, SENTINEL_TIMEOUT),
-            "socket_connect_timeout": min(timeout, SENTINEL_TIMEOUT),
-            "retry": Retry(NoBackoff(), 0),
-        },
+        sentinel_kwargs=_sentinel_options(timeout),  # limits adds the password itself
     )
     if budget > 0:
         options.update(retry=FailoverRetry(budget), connection_class=FollowingConnection)
