@@ -62,11 +62,12 @@ def render_page(
     known = FlowFacts(entered=state.entered, manages_location=state.manages_location)
     context = adapter.context(page, values, errors, query, flow=known)
     token = state.token
+    page_fp = steps.fingerprint(page)
     if version is None and token:
-        version = ledger(token).version_of(page)
+        version = ledger(token).version_of(page, page_fp)
     # Read by the step forms (_partials/forms.html), which are built once, without context.
     g.page_version = version
-    g.page_fp = steps.fingerprint(page)
+    g.page_fp = page_fp
     return htmx.render(adapter.template, status, **context)
 
 

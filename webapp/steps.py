@@ -242,11 +242,12 @@ class Ledger:
     def state(self) -> State | None:
         return _state(self.client.hgetall(self.key))
 
-    def version_of(self, page: Page | None) -> int | None:
-        """The current version, if ``page`` is the page the ledger last saw (else None: a form
-        rendered without a version is checked against the session's page instead)."""
+    def version_of(self, page: Page | None, fp: str | None = None) -> int | None:
+        """The current version, if ``page`` (whose fingerprint ``fp`` is, when the caller has
+        it) is the page the ledger last saw (else None: a form rendered without a version is
+        checked against the session's page instead)."""
         state = self.state()
-        if state is None or state.fp != fingerprint(page):
+        if state is None or state.fp != (fp if fp is not None else fingerprint(page)):
             return None
         return state.version
 
